@@ -1,0 +1,167 @@
+//! The one table of stable error codes shared by the CLI, the macro, the build helper and the
+//! conformance vectors. Tests match codes, never message text.
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $summary:literal;)*) => {
+        /// A stable error code such as `E0101`.
+        ///
+        /// Codes never change meaning once published; `docs/errors.md` lists them all.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as written in messages and vectors, e.g. `"E0101"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A one-line summary of what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+
+            /// Looks a code up by its written form.
+            pub fn parse(s: &str) -> Option<Code> {
+                match s { $($code => Some(Code::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    // Canonical CBOR: not well-formed.
+    /// The input ends inside a data item (or is empty), or declares more bytes than it has.
+    CborTruncated = "E0001", "not well-formed: the input ends inside a data item";
+    /// Additional information 28, 29 or 30 is reserved.
+    CborReservedInfo = "E0002", "not well-formed: additional information 28-30 is reserved";
+    /// Indefinite length on a major type that has none (integers, tags, simple values).
+    CborBadIndefinite = "E0003", "not well-formed: indefinite length on a major type that does not allow it";
+    /// A break byte (0xff) where no indefinite-length item is open, or a map missing a value.
+    CborUnexpectedBreak = "E0004", "not well-formed: unexpected break (0xff)";
+    /// A chunk of an indefinite-length string that is not a definite string of the same type.
+    CborBadChunk = "E0005", "not well-formed: bad chunk in an indefinite-length string";
+    /// A two-byte simple value (0xf8) below 32.
+    CborBadSimple = "E0006", "not well-formed: two-byte simple value below 32";
+    /// Bytes follow the first data item.
+    CborTrailingBytes = "E0007", "not one data item: bytes follow the first item";
+    /// Nesting deeper than the profile's limit.
+    CborTooDeep = "E0008", "nesting deeper than the profile's limit of 128 levels";
+    // Canonical CBOR: well-formed but invalid.
+    /// A text string that is not valid UTF-8.
+    CborInvalidUtf8 = "E0020", "invalid: text string is not valid UTF-8";
+    /// A map with two equal keys.
+    CborDuplicateKey = "E0021", "invalid: duplicate map key";
+    /// Tags 0-3 with content of the wrong type.
+    CborBadTagContent = "E0022", "invalid: tag content has the wrong type";
+    // Canonical CBOR: valid but not canonical.
+    /// An integer, length or tag argument not in its shortest form.
+    CborLongArgument = "E0030", "not canonical: argument not in its shortest form";
+    /// An indefinite-length string, array or map.
+    CborIndefiniteLength = "E0031", "not canonical: indefinite-length item";
+    /// A float that a shorter width represents exactly.
+    CborLongFloat = "E0032", "not canonical: float not in the shortest width that keeps its value";
+    /// A NaN other than `f97e00`.
+    CborNonCanonicalNan = "E0033", "not canonical: NaN must be encoded as f97e00";
+    /// Map keys out of bytewise lexicographic order.
+    CborUnsortedKeys = "E0034", "not canonical: map keys not sorted bytewise by their encoding";
+    /// A bignum with leading zero bytes, or one that fits in a basic integer.
+    CborLongBignum = "E0035", "not canonical: bignum with leading zeros or that fits in an integer";
+
+    // Plans: reading.
+    /// The TOML plan does not parse.
+    PlanSyntax = "E0101", "the plan is not valid TOML";
+    /// A field the schema does not know.
+    PlanUnknownField = "E0102", "unknown field";
+    /// A value of the wrong type.
+    PlanWrongType = "E0103", "value has the wrong type";
+    /// A required field is missing.
+    PlanMissingField = "E0104", "required field missing";
+    /// Fields that exclude each other are both present.
+    PlanConflictingFields = "E0105", "fields that exclude each other are both present";
+    /// A value of the right type but a wrong form (name, digest, interface, reference).
+    PlanBadValue = "E0106", "value is malformed";
+    /// A schema version this build does not read.
+    PlanUnsupportedSchema = "E0107", "unsupported plan schema version";
+    /// A CBOR plan that is not canonical CBOR.
+    PlanNotCanonical = "E0108", "the CBOR plan is not canonical CBOR";
+
+    // Plans: checks.
+    /// The same name twice where names must be unique.
+    PlanDuplicateName = "E0201", "duplicate name";
+    /// Wiring names a component the plan does not have.
+    PlanUnknownComponent = "E0202", "unknown component";
+    /// Wiring names an export the component does not declare.
+    PlanUnknownExport = "E0203", "unknown export";
+    /// An import bound to nothing.
+    PlanUnboundImport = "E0204", "import left unbound";
+    /// The instantiation graph has a cycle.
+    PlanCycle = "E0205", "cycle in the instantiation graph";
+    /// A capability name the host does not know.
+    PlanUnknownCapability = "E0206", "unknown capability";
+    /// A required capability that the plan does not grant.
+    PlanCapabilityNotGranted = "E0207", "required capability not granted";
+    /// A grant that no component requests.
+    PlanUnusedGrant = "E0208", "capability granted that no component requests";
+    /// A secret token that the plan does not define.
+    PlanUndefinedSecret = "E0209", "secret token undefined";
+    /// A limit outside its allowed range.
+    PlanLimitOutOfRange = "E0210", "limit out of range";
+    /// An import bound to a host capability the component does not request.
+    PlanHostNotRequested = "E0211", "import bound to a host capability the component does not request";
+    /// A signature is required but no signer is accepted.
+    PlanNoSigner = "E0212", "signature required but no signer accepted";
+    /// An import and the export it is wired to declare different interface identities.
+    PlanShapeMismatch = "E0213", "wired import and export declare different interface identities";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(Code::parse(code.as_str()), Some(*code));
+        }
+    }
+
+    /// `docs/errors.md` is the published table: every code is in it with its summary.
+    /// `BLESS=1` rewrites the table.
+    #[test]
+    fn docs_table_lists_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md");
+        let mut table = String::from("| code | meaning |\n|---|---|\n");
+        for code in Code::ALL {
+            table.push_str(&format!("| `{}` | {} |\n", code.as_str(), code.summary()));
+        }
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let start = "<!-- codes:start -->\n";
+        let end = "<!-- codes:end -->";
+        if std::env::var_os("BLESS").is_some() {
+            let (head, tail) = match (doc.find(start), doc.find(end)) {
+                (Some(s), Some(e)) => (doc[..s].to_string(), doc[e..].to_string()),
+                _ => (String::from("# Error codes\n\n"), format!("{end}\n")),
+            };
+            std::fs::write(path, format!("{head}{start}{table}{tail}")).unwrap();
+            return;
+        }
+        assert!(
+            doc.contains(&format!("{start}{table}{end}")),
+            "docs/errors.md is out of date: run `BLESS=1 cargo test -p compose-model codes`"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Composition plans (`sys:compose` plan, schema v1): read from TOML or canonical CBOR, checked,
+//! and written back as canonical CBOR, TOML or JSON.
+//!
+//! ```
+//! let toml = r#"
+//! [components.greeter]
+//! path = "greeter.wasm"
+//! exports = ["example:greet/greeter"]
+//!
+//! [components.app]
+//! path = "app.wasm"
+//! exports = ["wasi:cli/run@0.2.0"]
+//! imports = { "example:greet/greeter" = "greeter" }
+//! capabilities = { stdio = "required" }
+//!
+//! [exports]
+//! "wasi:cli/run@0.2.0" = "app"
+//!
+//! [grants]
+//! stdio = true
+//! "#;
+//! let plan = compose_model::plan::from_toml(toml).unwrap();
+//! let cbor = plan.to_cbor();
+//! assert_eq!(compose_model::plan::from_cbor(&cbor).unwrap(), plan);
+//! ```
+
+mod check;
+mod diagnostic;
+mod model;
+mod names;
+mod node;
+mod parse;
+mod read;
+
+pub use check::LIMITS;
+pub use diagnostic::{Diagnostic, line_column, render, to_json};
+pub use model::*;
+
+use crate::{Code, Digest, cbor};
+use read::Cx;
+
+/// Reads and checks a TOML plan. On failure returns every diagnostic, with spans into `source`.
+pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
+    let root = match node::from_toml(source) {
+        Ok(root) => root,
+        Err(e) => {
+            let message = e.message().trim_end().to_owned();
+            let code = if message.contains("duplicate key") {
+                Code::PlanDuplicateName
+            } else {
+                Code::PlanSyntax
+            };
+            let first_line = message.lines().next().unwrap_or("").trim_end_matches('.').to_owned();
+            return Err(vec![
+                Diagnostic::new(code, "", format!("{first_line}; fix the TOML syntax")).with_span(e.span()),
+            ]);
+        }
+    };
+    finish(&root)
+}
+
+/// Reads and checks a canonical CBOR plan. Non-canonical bytes are refused (`E0108`).
+pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {
+    let value = cbor::decode(bytes).map_err(|e| {
+        vec![Diagnostic::new(
+            Code::PlanNotCanonical,
+            "",
+            format!("the plan is not canonical CBOR: {e}; re-encode it with `composectl plan encode`"),
+        )]
+    })?;
+    finish(&node::from_cbor(value))
+}
+
+fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
+    let mut cx = Cx::default();
+    let plan = parse::plan(&mut cx, root);
+    check::plan(&mut cx, &plan);
+    if cx.diags.is_empty() {
+        Ok(plan)
+    } else {
+        // In file order; those without a position (CBOR plans) keep the order they were found.
+        cx.diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+        Err(cx.diags)
+    }
+}
+
+/// Runs the cross-reference checks on a plan built in code.
+pub fn check(plan: &Plan) -> Vec<Diagnostic> {
+    let mut cx = Cx::default();
+    check::plan(&mut cx, plan);
+    cx.diags
+}
+
+impl Plan {
+    /// The plan's canonical CBOR encoding: the one form it is stored, embedded and hashed in.
+    pub fn to_cbor(&self) -> Vec<u8> {
+        cbor::to_canonical_vec(self).expect("a plan always encodes: its maps have string keys")
+    }
+
+    /// The digest of the canonical CBOR encoding.
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.to_cbor())
+    }
+
+    /// The plan as TOML, in the normal form (no shorthands).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a plan always serializes to TOML")
+    }
+
+    /// The plan as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a plan always serializes to JSON")
+    }
+}
+
+/// The format of a plan file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// TOML, for people.
+    Toml,
+    /// Canonical CBOR, for machines.
+    Cbor,
+}
+
+impl Format {
+    /// Guesses the format from the file name, then from the first byte (CBOR plans are maps).
+    pub fn detect(path: &std::path::Path, bytes: &[u8]) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Format::Toml,
+            Some("cbor") => Format::Cbor,
+            _ if bytes.first().is_some_and(|b| b >> 5 == 5) => Format::Cbor,
+            _ => Format::Toml,
+        }
+    }
+}

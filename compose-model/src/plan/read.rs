@@ -1,0 +1,240 @@
+//! Typed access to a node tree: tables with known fields, strings, integers, lists, each
+//! recording its span under its plan path and reporting wrong types and unknown fields.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use super::diagnostic::Diagnostic;
+use super::names::{did_you_mean, index, join};
+use super::node::{Kind, Node};
+use crate::{Code, Digest};
+
+/// The reading context: collected diagnostics and the span of every plan path visited.
+#[derive(Default)]
+pub(crate) struct Cx {
+    pub diags: Vec<Diagnostic>,
+    pub spans: BTreeMap<String, Range<usize>>,
+}
+
+/// The entries of a table whose keys have been checked against the schema.
+pub(crate) struct Fields<'n> {
+    pub path: String,
+    entries: Vec<(&'n str, &'n Node)>,
+}
+
+impl<'n> Fields<'n> {
+    /// The value of a field, if present.
+    pub fn get(&self, name: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+
+    /// The plan path of a field.
+    pub fn path(&self, name: &str) -> String {
+        join(&self.path, name)
+    }
+}
+
+impl Cx {
+    pub fn error(&mut self, code: Code, path: &str, node: Option<&Node>, message: impl Into<String>) -> &mut Diagnostic {
+        let span = node.and_then(|n| n.span.clone()).or_else(|| self.span_near(path));
+        self.diags.push(Diagnostic::new(code, path, message).with_span(span));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// The span of `path`, or of the nearest enclosing path that has one.
+    fn span_near(&self, path: &str) -> Option<Range<usize>> {
+        let mut p = path;
+        loop {
+            if let Some(s) = self.spans.get(p) {
+                return Some(s.clone());
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+
+    fn visit(&mut self, path: &str, node: &Node) {
+        if let Some(span) = &node.span {
+            self.spans.insert(path.to_owned(), span.clone());
+        }
+    }
+
+    fn wrong_type(&mut self, path: &str, node: &Node, expected: &str) {
+        self.error(
+            Code::PlanWrongType,
+            path,
+            Some(node),
+            format!("`{path}` must be {expected}, not {}", node.type_name()),
+        );
+    }
+
+    /// Reads a table whose keys must be among `known`; unknown keys are reported with a hint.
+    pub fn table<'n>(&mut self, path: &str, node: &'n Node, known: &[&str]) -> Option<Fields<'n>> {
+        let entries = self.map(path, node)?;
+        let mut fields = Vec::new();
+        for (key, key_span, value) in entries {
+            if known.contains(&key.as_str()) {
+                fields.push((key.as_str(), value));
+                continue;
+            }
+            let p = join(path, key);
+            let where_ = if path.is_empty() { "the plan".to_owned() } else { format!("`{path}`") };
+            let d = self.error(
+                Code::PlanUnknownField,
+                &p,
+                None,
+                format!("unknown field `{key}` in {where_}; remove it or use a known field"),
+            );
+            d.span = key_span.clone().or_else(|| value.span.clone());
+            d.help = Some(match did_you_mean(key, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("known fields: {}", list(known)),
+            });
+        }
+        Some(Fields {
+            path: path.to_owned(),
+            entries: fields,
+        })
+    }
+
+    /// Reads any table, returning its entries (keys are checked by the caller).
+    pub fn map<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n [(String, Option<Range<usize>>, Node)]> {
+        self.visit(path, node);
+        match &node.kind {
+            Kind::Table(entries) => {
+                for (k, _, v) in entries {
+                    self.visit(&join(path, k), v);
+                }
+                Some(entries)
+            }
+            _ => {
+                self.wrong_type(path, node, "a table");
+                None
+            }
+        }
+    }
+
+    pub fn string(&mut self, path: &str, node: &Node) -> Option<String> {
+        self.visit(path, node);
+        match &node.kind {
+            Kind::Str(s) => Some(s.clone()),
+            _ => {
+                self.wrong_type(path, node, "a string");
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, path: &str, node: &Node) -> Option<bool> {
+        self.visit(path, node);
+        match &node.kind {
+            Kind::Bool(b) => Some(*b),
+            _ => {
+                self.wrong_type(path, node, "a boolean (`true` or `false`)");
+                None
+            }
+        }
+    }
+
+    /// Reads a non-negative integer; a negative or too large one is a range error.
+    pub fn unsigned(&mut self, path: &str, node: &Node) -> Option<u64> {
+        self.visit(path, node);
+        match &node.kind {
+            Kind::Int(n) => match u64::try_from(*n) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.error(
+                        Code::PlanLimitOutOfRange,
+                        path,
+                        Some(node),
+                        format!("`{path}` is {n}; it must be a whole number from 0 to {}", u64::MAX),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(path, node, "an integer");
+                None
+            }
+        }
+    }
+
+    /// Reads an array, returning each element with its path.
+    pub fn array<'n>(&mut self, path: &str, node: &'n Node) -> Option<Vec<(String, &'n Node)>> {
+        self.visit(path, node);
+        match &node.kind {
+            Kind::Array(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        let p = index(path, i);
+                        self.visit(&p, n);
+                        (p, n)
+                    })
+                    .collect(),
+            ),
+            _ => {
+                self.wrong_type(path, node, "an array");
+                None
+            }
+        }
+    }
+
+    /// Reads an array of strings, each accepted by `valid` (else `what` explains the rule),
+    /// reporting duplicates.
+    pub fn strings(&mut self, path: &str, node: &Node, valid: fn(&str) -> bool, what: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (p, n) in self.array(path, node).unwrap_or_default() {
+            let Some(s) = self.string(&p, n) else { continue };
+            if !valid(&s) {
+                self.error(Code::PlanBadValue, &p, Some(n), format!("`{s}` is not {what}"));
+            } else if out.contains(&s) {
+                self.error(Code::PlanDuplicateName, &p, Some(n), format!("`{s}` is listed twice in `{path}`; remove one"));
+            } else {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Reads a digest string.
+    pub fn digest(&mut self, path: &str, node: &Node) -> Option<Digest> {
+        let s = self.string(path, node)?;
+        match s.parse::<Digest>() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(Code::PlanBadValue, path, Some(node), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Reads a string that must be one of `choices`.
+    pub fn choice(&mut self, path: &str, node: &Node, choices: &[&str]) -> Option<usize> {
+        let s = self.string(path, node)?;
+        if let Some(i) = choices.iter().position(|c| *c == s) {
+            return Some(i);
+        }
+        let d = self.error(
+            Code::PlanBadValue,
+            path,
+            Some(node),
+            format!("`{path}` is `{s}`; it must be one of {}", list(choices)),
+        );
+        if let Some(m) = did_you_mean(&s, choices.iter().copied()) {
+            d.help = Some(format!("did you mean `{m}`?"));
+        }
+        None
+    }
+}
+
+/// `a`, `b` and `c`.
+pub(crate) fn list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}

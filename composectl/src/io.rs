@@ -1,0 +1,37 @@
+//! Reading inputs (a path or `-` for stdin) and writing outputs atomically.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Reads a whole file, or stdin when `path` is `-`.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).context("failed to read standard input")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))
+}
+
+/// Writes `bytes` to `out`, atomically (a temporary file renamed into place), or to stdout.
+pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    let Some(path) = out else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes).context("failed to write standard output")?;
+        return stdout.flush().context("failed to write standard output");
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}

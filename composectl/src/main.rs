@@ -1,0 +1,36 @@
+//! `composectl`: validate and encode composition plans, check canonical CBOR, and (in later
+//! releases) build and run compositions.
+//!
+//! Exit codes: 0 success, 1 the input is invalid (the command says why), 2 usage or I/O error.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod commands;
+mod io;
+
+/// Compose, execute and attest WebAssembly components.
+#[derive(Parser)]
+#[command(name = "composectl", version, about, long_about = None)]
+#[command(after_help = "Exit status: 0 success, 1 invalid input (the reason is printed), 2 usage or I/O error.")]
+enum Composectl {
+    #[command(subcommand)]
+    Plan(commands::plan::PlanCommand),
+    #[command(subcommand)]
+    Cbor(commands::cbor::CborCommand),
+}
+
+fn main() -> ExitCode {
+    let result = match Composectl::parse() {
+        Composectl::Plan(c) => c.execute(),
+        Composectl::Cbor(c) => c.execute(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
