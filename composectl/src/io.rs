@@ -9,7 +9,9 @@ use anyhow::{Context, Result};
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("failed to read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("failed to read standard input")?;
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))
@@ -19,7 +21,9 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     let Some(path) = out else {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(bytes).context("failed to write standard output")?;
+        stdout
+            .write_all(bytes)
+            .context("failed to write standard output")?;
         return stdout.flush().context("failed to write standard output");
     };
     let dir = match path.parent() {

@@ -13,7 +13,9 @@ mod io;
 /// Compose, execute and attest WebAssembly components.
 #[derive(Parser)]
 #[command(name = "composectl", version, about, long_about = None)]
-#[command(after_help = "Exit status: 0 success, 1 invalid input (the reason is printed), 2 usage or I/O error.")]
+#[command(
+    after_help = "Exit status: 0 success, 1 invalid input (the reason is printed), 2 usage or I/O error."
+)]
 enum Composectl {
     #[command(subcommand)]
     Plan(commands::plan::PlanCommand),

@@ -200,7 +200,12 @@ impl Canon {
     }
 
     /// Sorts the entries written at `out[start..]` by their key bytes, rejecting duplicates.
-    fn sort_entries(&mut self, out: &mut Vec<u8>, start: usize, entries: &mut [Entry]) -> Result<()> {
+    fn sort_entries(
+        &mut self,
+        out: &mut Vec<u8>,
+        start: usize,
+        entries: &mut [Entry],
+    ) -> Result<()> {
         let sorted = entries
             .windows(2)
             .all(|w| out[w[0].key..w[0].value] < out[w[1].key..w[1].value]);
@@ -228,7 +233,13 @@ impl Canon {
     }
 
     /// Tags 2 and 3: strip leading zeros and write a basic integer when the value fits.
-    fn bignum(&mut self, r: &mut Reader<'_>, out: &mut Vec<u8>, tag: u64, depth: usize) -> Result<()> {
+    fn bignum(
+        &mut self,
+        r: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+        tag: u64,
+        depth: usize,
+    ) -> Result<()> {
         let mut content = Vec::new();
         self.item(r, &mut content, depth)?;
         // `content` is a canonical byte string: skip its head.
@@ -240,7 +251,11 @@ impl Canon {
         if digits.len() <= 8 {
             let mut v = [0u8; 8];
             v[8 - digits.len()..].copy_from_slice(digits);
-            let major = if tag == 2 { head::UNSIGNED } else { head::NEGATIVE };
+            let major = if tag == 2 {
+                head::UNSIGNED
+            } else {
+                head::NEGATIVE
+            };
             write_head(out, major, u64::from_be_bytes(v));
         } else {
             write_head(out, head::TAG, tag);

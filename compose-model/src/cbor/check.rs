@@ -12,7 +12,22 @@ use crate::codes::Code;
 /// Returns the first violation found, reading from the start: not well-formed, invalid (UTF-8,
 /// duplicate keys, tag content) or not canonical (argument width, indefinite length, float width,
 /// NaN, key order, bignum form).
+///
+/// Input that is not even well-formed and valid is reported as such, never merely as "not
+/// canonical": when the first violation is a canonical-form rule, the rest of the input is read
+/// leniently and any well-formedness or validity error found there is reported instead.
 pub fn check(bytes: &[u8]) -> Result<()> {
+    strict(bytes).map_err(|e| {
+        if e.is_repairable() {
+            if let Err(worse) = super::canonicalize(bytes) {
+                return worse;
+            }
+        }
+        e
+    })
+}
+
+fn strict(bytes: &[u8]) -> Result<()> {
     let mut r = Reader::new(bytes);
     item(&mut r, 0)?;
     if r.remaining() != 0 {

@@ -49,7 +49,10 @@ fn item(r: &mut Reader<'_>, out: &mut String, depth: usize) -> Result<()> {
                     return Err(Error::new(
                         Code::CborBadChunk,
                         c.offset,
-                        format!("a chunk of an indefinite-length {} must be a definite one", kind(h.major)),
+                        format!(
+                            "a chunk of an indefinite-length {} must be a definite one",
+                            kind(h.major)
+                        ),
                     ));
                 };
                 if !first {

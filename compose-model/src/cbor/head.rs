@@ -77,14 +77,20 @@ impl<'a> Reader<'a> {
         let arg = match info {
             0..=23 => Some(u64::from(info)),
             24 => Some(u64::from(self.take(1)?[0])),
-            25 => Some(u64::from(u16::from_be_bytes(self.take(2)?.try_into().unwrap()))),
-            26 => Some(u64::from(u32::from_be_bytes(self.take(4)?.try_into().unwrap()))),
+            25 => Some(u64::from(u16::from_be_bytes(
+                self.take(2)?.try_into().unwrap(),
+            ))),
+            26 => Some(u64::from(u32::from_be_bytes(
+                self.take(4)?.try_into().unwrap(),
+            ))),
             27 => Some(u64::from_be_bytes(self.take(8)?.try_into().unwrap())),
             28..=30 => {
                 return Err(Error::new(
                     Code::CborReservedInfo,
                     offset,
-                    format!("initial byte 0x{initial:02x} uses reserved additional information {info}"),
+                    format!(
+                        "initial byte 0x{initial:02x} uses reserved additional information {info}"
+                    ),
                 ));
             }
             _ => {
@@ -92,7 +98,9 @@ impl<'a> Reader<'a> {
                     return Err(Error::new(
                         Code::CborBadIndefinite,
                         offset,
-                        format!("initial byte 0x{initial:02x}: major type {major} has no indefinite length"),
+                        format!(
+                            "initial byte 0x{initial:02x}: major type {major} has no indefinite length"
+                        ),
                     ));
                 }
                 None
@@ -102,7 +110,10 @@ impl<'a> Reader<'a> {
             return Err(Error::new(
                 Code::CborBadSimple,
                 offset,
-                format!("two-byte simple value {} must be 32 or more", arg.unwrap_or(0)),
+                format!(
+                    "two-byte simple value {} must be 32 or more",
+                    arg.unwrap_or(0)
+                ),
             ));
         }
         Ok(Head {

@@ -71,7 +71,13 @@ fn build(r: &mut Reader<'_>) -> Result<Value> {
         head::BYTES => Value::Bytes(r.take(arg)?.to_vec()),
         head::TEXT => Value::Text(
             std::str::from_utf8(r.take(arg)?)
-                .map_err(|_| Error::new(Code::CborInvalidUtf8, h.offset, "text string is not valid UTF-8"))?
+                .map_err(|_| {
+                    Error::new(
+                        Code::CborInvalidUtf8,
+                        h.offset,
+                        "text string is not valid UTF-8",
+                    )
+                })?
                 .to_owned(),
         ),
         head::ARRAY => {

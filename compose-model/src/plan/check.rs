@@ -38,7 +38,14 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
             let p = join(&ip, iface);
             match b {
                 Binding::Component(w) => {
-                    wire(cx, plan, &p, w, iface, &format!("`{name}` imports `{iface}`"));
+                    wire(
+                        cx,
+                        plan,
+                        &p,
+                        w,
+                        iface,
+                        &format!("`{name}` imports `{iface}`"),
+                    );
                 }
                 Binding::Host { capability, .. } => {
                     if !c.capabilities.requests(*capability) {
@@ -51,7 +58,10 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
                                 cap = capability.as_str()
                             ),
                         );
-                        d.help = Some(format!("for example `[components.{name}.capabilities]` with `{} = \"required\"`", capability.as_str()));
+                        d.help = Some(format!(
+                            "for example `[components.{name}.capabilities]` with `{} = \"required\"`",
+                            capability.as_str()
+                        ));
                     }
                 }
                 Binding::Deny => {}
@@ -60,7 +70,14 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
     }
     for (iface, w) in &plan.exports {
         let p = join("exports", iface);
-        wire(cx, plan, &p, w, iface, &format!("the composition exports `{iface}`"));
+        wire(
+            cx,
+            plan,
+            &p,
+            w,
+            iface,
+            &format!("the composition exports `{iface}`"),
+        );
     }
 }
 
@@ -73,21 +90,35 @@ fn wire(cx: &mut Cx, plan: &Plan, path: &str, w: &Wire, iface: &str, what: &str)
             None,
             format!("{what} from component `{}`, which the plan does not have; add it under `[components]` or fix the name", w.component),
         );
-        d.help = did_you_mean(&w.component, plan.components.keys().map(String::as_str)).map(|m| format!("did you mean `{m}`?"));
+        d.help = did_you_mean(&w.component, plan.components.keys().map(String::as_str))
+            .map(|m| format!("did you mean `{m}`?"));
         return;
     };
     let Some(decl) = target.exports.get(export) else {
-        let mut msg = format!("{what} from `{}`, which declares no export `{export}`", w.component);
+        let mut msg = format!(
+            "{what} from `{}`, which declares no export `{export}`",
+            w.component
+        );
         let providers: Vec<&str> = plan
             .components
             .iter()
             .filter(|(_, c)| c.exports.contains_key(export))
             .map(|(n, _)| n.as_str())
             .collect();
-        msg.push_str(&format!("; add `{export}` to `components.{}.exports` or wire it to another component", w.component));
+        msg.push_str(&format!(
+            "; add `{export}` to `components.{}.exports` or wire it to another component",
+            w.component
+        ));
         let d = cx.error(Code::PlanUnknownExport, path, None, msg);
         d.help = if !providers.is_empty() {
-            Some(format!("`{export}` is exported by {}", providers.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")))
+            Some(format!(
+                "`{export}` is exported by {}",
+                providers
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
         } else if target.exports.is_empty() {
             Some(format!("`{}` declares no exports", w.component))
         } else {
@@ -121,7 +152,9 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
                 .imports
                 .values()
                 .filter_map(|b| match b {
-                    Binding::Component(w) if plan.components.contains_key(&w.component) => Some(w.component.as_str()),
+                    Binding::Component(w) if plan.components.contains_key(&w.component) => {
+                        Some(w.component.as_str())
+                    }
                     _ => None,
                 })
                 .collect();
@@ -135,7 +168,8 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
         if colour.get(start).copied().unwrap_or(0) != 0 {
             continue;
         }
-        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, edges[start].iter().copied().collect())];
+        let mut stack: Vec<(&str, Vec<&str>)> =
+            vec![(start, edges[start].iter().copied().collect())];
         colour.insert(start, 1);
         while let Some((node, pending)) = stack.last_mut() {
             let node = *node;
@@ -158,12 +192,18 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
                     if reported.insert(key) {
                         let first = cycle[0];
                         cycle.push(first);
-                        let chain = cycle.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ");
+                        let chain = cycle
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" → ");
                         let last = cycle[cycle.len() - 2];
                         let iface = plan.components[last]
                             .imports
                             .iter()
-                            .find(|(_, b)| matches!(b, Binding::Component(w) if w.component == first))
+                            .find(
+                                |(_, b)| matches!(b, Binding::Component(w) if w.component == first),
+                            )
                             .map(|(i, _)| i.as_str())
                             .unwrap_or("");
                         let p = join(&join(&component_path(last), "imports"), iface);
@@ -197,24 +237,41 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
         let name = cap.as_str();
         let mut requested = false;
         for (cname, c) in &plan.components {
-            let Some(need) = get(&c.capabilities) else { continue };
+            let Some(need) = get(&c.capabilities) else {
+                continue;
+            };
             requested = true;
             if need == Need::Required && !granted {
-                not_granted(cx, &join(&join(&component_path(cname), "capabilities"), name), cname, name, &format!("`{name} = true`"));
+                not_granted(
+                    cx,
+                    &join(&join(&component_path(cname), "capabilities"), name),
+                    cname,
+                    name,
+                    &format!("`{name} = true`"),
+                );
             }
         }
         if granted && !requested {
             unused(cx, &join("grants", name), &format!("`{name}`"));
         }
     }
-    lists(cx, plan, Capability::Env, &g.env, |c| c.env.as_ref().map(|r| (&r.names, r.need)));
-    lists(cx, plan, Capability::Network, &g.network, |c| c.network.as_ref().map(|r| (&r.allow, r.need)));
-    lists(cx, plan, Capability::Http, &g.http, |c| c.http.as_ref().map(|r| (&r.allow, r.need)));
+    lists(cx, plan, Capability::Env, &g.env, |c| {
+        c.env.as_ref().map(|r| (&r.names, r.need))
+    });
+    lists(cx, plan, Capability::Network, &g.network, |c| {
+        c.network.as_ref().map(|r| (&r.allow, r.need))
+    });
+    lists(cx, plan, Capability::Http, &g.http, |c| {
+        c.http.as_ref().map(|r| (&r.allow, r.need))
+    });
     // Directories: a request is met by a grant of the same guest path with enough access.
     let mut used = vec![false; g.dirs.len()];
     for (cname, c) in &plan.components {
         for (i, d) in c.capabilities.dirs.iter().enumerate() {
-            let found = g.dirs.iter().position(|gd| gd.guest == d.guest && (gd.mode == Mode::Rw || d.mode == Mode::Ro));
+            let found = g
+                .dirs
+                .iter()
+                .position(|gd| gd.guest == d.guest && (gd.mode == Mode::Rw || d.mode == Mode::Ro));
             match found {
                 Some(j) => used[j] = true,
                 None => {
@@ -222,9 +279,22 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
                         used[j] = true;
                     }
                     if d.need == Need::Required {
-                        let p = index(&join(&join(&component_path(cname), "capabilities"), "dirs"), i);
-                        let access = if d.mode == Mode::Rw { "read-write" } else { "read-only" };
-                        not_granted(cx, &p, cname, &format!("dirs `{}` ({access})", d.guest), &format!("a `dirs` entry with `guest = \"{}\"`", d.guest));
+                        let p = index(
+                            &join(&join(&component_path(cname), "capabilities"), "dirs"),
+                            i,
+                        );
+                        let access = if d.mode == Mode::Rw {
+                            "read-write"
+                        } else {
+                            "read-only"
+                        };
+                        not_granted(
+                            cx,
+                            &p,
+                            cname,
+                            &format!("dirs `{}` ({access})", d.guest),
+                            &format!("a `dirs` entry with `guest = \"{}\"`", d.guest),
+                        );
                     }
                 }
             }
@@ -232,7 +302,11 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
     }
     for (j, u) in used.iter().enumerate() {
         if !u {
-            unused(cx, &index("grants.dirs", j), &format!("directory `{}`", g.dirs[j].guest));
+            unused(
+                cx,
+                &index("grants.dirs", j),
+                &format!("directory `{}`", g.dirs[j].guest),
+            );
         }
     }
 }
@@ -243,18 +317,33 @@ fn lists(cx: &mut Cx, plan: &Plan, cap: Capability, granted: &[String], get: Lis
     let name = cap.as_str();
     let mut requested: BTreeSet<&str> = BTreeSet::new();
     for (cname, c) in &plan.components {
-        let Some((items, need)) = get(&c.capabilities) else { continue };
+        let Some((items, need)) = get(&c.capabilities) else {
+            continue;
+        };
         for (i, item) in items.iter().enumerate() {
             requested.insert(item);
             if need == Need::Required && !granted.contains(item) {
-                let p = index(&join(&join(&component_path(cname), "capabilities"), name), i);
-                not_granted(cx, &p, cname, &format!("{name} `{item}`"), &format!("`\"{item}\"` to `grants.{name}`"));
+                let p = index(
+                    &join(&join(&component_path(cname), "capabilities"), name),
+                    i,
+                );
+                not_granted(
+                    cx,
+                    &p,
+                    cname,
+                    &format!("{name} `{item}`"),
+                    &format!("`\"{item}\"` to `grants.{name}`"),
+                );
             }
         }
     }
     for (j, item) in granted.iter().enumerate() {
         if !requested.contains(item.as_str()) {
-            unused(cx, &index(&join("grants", name), j), &format!("{name} `{item}`"));
+            unused(
+                cx,
+                &index(&join("grants", name), j),
+                &format!("{name} `{item}`"),
+            );
         }
     }
 }
@@ -281,18 +370,24 @@ fn unused(cx: &mut Cx, path: &str, what: &str) {
 fn secrets(cx: &mut Cx, plan: &Plan) {
     let mut requested = BTreeSet::new();
     for (cname, c) in &plan.components {
-        let Some(r) = &c.capabilities.secrets else { continue };
+        let Some(r) = &c.capabilities.secrets else {
+            continue;
+        };
         for (i, token) in r.tokens.iter().enumerate() {
             requested.insert(token.as_str());
             if !plan.secrets.contains_key(token) {
-                let p = index(&join(&join(&component_path(cname), "capabilities"), "secrets"), i);
+                let p = index(
+                    &join(&join(&component_path(cname), "capabilities"), "secrets"),
+                    i,
+                );
                 let d = cx.error(
                     Code::PlanUndefinedSecret,
                     &p,
                     None,
                     format!("`{cname}` requests secret `{token}`, which the plan does not define; add `{token} = \"env:…\"` (or `file:`, `vault:`, `pkcs11:`) under `[secrets]`"),
                 );
-                d.help = did_you_mean(token, plan.secrets.keys().map(String::as_str)).map(|m| format!("did you mean `{m}`?"));
+                d.help = did_you_mean(token, plan.secrets.keys().map(String::as_str))
+                    .map(|m| format!("did you mean `{m}`?"));
             }
         }
     }

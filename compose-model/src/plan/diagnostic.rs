@@ -87,7 +87,10 @@ pub fn render(file: &str, source: Option<&str>, diagnostics: &[Diagnostic]) -> S
                     .with_code(d.code.as_str())
                     .with_message(&d.message)
                     .with_labels(vec![Label::primary((), span.clone())]);
-                let mut notes = vec![format!("plan path: {}", d.path)];
+                let mut notes = Vec::new();
+                if !d.path.is_empty() {
+                    notes.push(format!("plan path: {}", d.path));
+                }
                 if let Some(help) = &d.help {
                     notes.push(format!("help: {help}"));
                 }

@@ -50,10 +50,19 @@ pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
             } else {
                 Code::PlanSyntax
             };
-            let first_line = message.lines().next().unwrap_or("").trim_end_matches('.').to_owned();
-            return Err(vec![
-                Diagnostic::new(code, "", format!("{first_line}; fix the TOML syntax")).with_span(e.span()),
-            ]);
+            let first_line = message
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.')
+                .to_owned();
+            let message = if code == Code::PlanDuplicateName {
+                "this key or table is defined twice; merge the two definitions or rename one"
+                    .to_owned()
+            } else {
+                format!("{first_line}; fix the TOML syntax")
+            };
+            return Err(vec![Diagnostic::new(code, "", message).with_span(e.span())]);
         }
     };
     finish(&root)
@@ -65,7 +74,9 @@ pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {
         vec![Diagnostic::new(
             Code::PlanNotCanonical,
             "",
-            format!("the plan is not canonical CBOR: {e}; re-encode it with `composectl plan encode`"),
+            format!(
+                "the plan is not canonical CBOR: {e}; re-encode it with `composectl plan encode`"
+            ),
         )]
     })?;
     finish(&node::from_cbor(value))
@@ -79,7 +90,8 @@ fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
         Ok(plan)
     } else {
         // In file order; those without a position (CBOR plans) keep the order they were found.
-        cx.diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+        cx.diags
+            .sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
         Err(cx.diags)
     }
 }

@@ -9,25 +9,55 @@ use super::node::{Kind, Node};
 use super::read::{Cx, list};
 use crate::Code;
 
-const ROOT: &[&str] = &["schema", "name", "components", "exports", "grants", "policy", "secrets", "observability"];
-const COMPONENT: &[&str] = &["path", "crate", "oci", "blob", "digest", "exports", "imports", "capabilities", "trust"];
+const ROOT: &[&str] = &[
+    "schema",
+    "name",
+    "components",
+    "exports",
+    "grants",
+    "policy",
+    "secrets",
+    "observability",
+];
+const COMPONENT: &[&str] = &[
+    "path",
+    "crate",
+    "oci",
+    "blob",
+    "digest",
+    "exports",
+    "imports",
+    "capabilities",
+    "trust",
+];
 const SOURCES: &[&str] = &["path", "crate", "oci", "blob"];
 const BINDING: &[&str] = &["component", "export", "wit", "host", "deny"];
 const WIRE: &[&str] = &["component", "export", "wit"];
 const NEEDS: &[&str] = &["required", "optional"];
 const MODES: &[&str] = &["ro", "rw"];
-const POLICY: &[&str] = &["memory", "fuel", "timeout-ms", "instances", "tables", "determinism", "tenant"];
+const POLICY: &[&str] = &[
+    "memory",
+    "fuel",
+    "timeout-ms",
+    "instances",
+    "tables",
+    "determinism",
+    "tenant",
+];
 const OBSERVABILITY: &[&str] = &["metrics", "audit", "attest"];
 const TRUST: &[&str] = &["require-signature", "signers"];
 const SIGNER: &[&str] = &["key", "sigstore", "issuer", "pkcs11"];
 
-const INTERFACE_RULE: &str = "an interface name; write `namespace:package/interface`, optionally with `@version`";
+const INTERFACE_RULE: &str =
+    "an interface name; write `namespace:package/interface`, optionally with `@version`";
 
 /// Reads a plan document. Returns the plan read so far even when there are errors, so the
 /// checks can still run and report everything at once.
 pub(crate) fn plan(cx: &mut Cx, root: &Node) -> Plan {
     let mut plan = Plan::new();
-    let Some(f) = cx.table("", root, ROOT) else { return plan };
+    let Some(f) = cx.table("", root, ROOT) else {
+        return plan;
+    };
     if let Some(n) = f.get("schema") {
         let p = f.path("schema");
         if let Some(v) = cx.unsigned(&p, n) {
@@ -36,7 +66,9 @@ pub(crate) fn plan(cx: &mut Cx, root: &Node) -> Plan {
                     Code::PlanUnsupportedSchema,
                     &p,
                     Some(n),
-                    format!("plan schema {v} is not supported; this build reads schema {SCHEMA_VERSION}"),
+                    format!(
+                        "plan schema {v} is not supported; this build reads schema {SCHEMA_VERSION}"
+                    ),
                 );
             }
         }
@@ -86,20 +118,33 @@ pub(crate) fn plan(cx: &mut Cx, root: &Node) -> Plan {
 
 fn interface_name(cx: &mut Cx, path: &str, node: &Node, name: &str) {
     if !is_interface(name) {
-        cx.error(Code::PlanBadValue, path, Some(node), format!("`{name}` is not {INTERFACE_RULE}"));
+        cx.error(
+            Code::PlanBadValue,
+            path,
+            Some(node),
+            format!("`{name}` is not {INTERFACE_RULE}"),
+        );
     }
 }
 
 fn component(cx: &mut Cx, path: &str, node: &Node) -> Option<Component> {
     let f = cx.table(path, node, COMPONENT)?;
-    let present: Vec<&str> = SOURCES.iter().copied().filter(|s| f.get(s).is_some()).collect();
+    let present: Vec<&str> = SOURCES
+        .iter()
+        .copied()
+        .filter(|s| f.get(s).is_some())
+        .collect();
     let source = match present.as_slice() {
         [] => {
             cx.error(
                 Code::PlanMissingField,
                 path,
                 Some(node),
-                format!("component `{}` has no source; add one of {}", last(path), list(SOURCES)),
+                format!(
+                    "component `{}` has no source; add one of {}",
+                    last(path),
+                    list(SOURCES)
+                ),
             );
             None
         }
@@ -119,7 +164,9 @@ fn component(cx: &mut Cx, path: &str, node: &Node) -> Option<Component> {
         }
     };
     let mut c = Component::new(source.unwrap_or(Source::Path(String::new())));
-    c.digest = f.get("digest").and_then(|n| cx.digest(&f.path("digest"), n));
+    c.digest = f
+        .get("digest")
+        .and_then(|n| cx.digest(&f.path("digest"), n));
     if let Some(n) = f.get("exports") {
         c.exports = export_decls(cx, &f.path("exports"), n);
     }
@@ -149,7 +196,11 @@ fn source(cx: &mut Cx, path: &str, node: &Node, kind: &str) -> Option<Source> {
     let s = cx.string(path, node)?;
     let ok = match kind {
         "path" => !s.is_empty(),
-        "crate" => !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "crate" => {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
         _ => s.strip_prefix("oci://").is_some_and(|r| r.contains('/')),
     };
     if !ok {
@@ -158,7 +209,12 @@ fn source(cx: &mut Cx, path: &str, node: &Node, kind: &str) -> Option<Source> {
             "crate" => "a crate name",
             _ => "an OCI reference; write `oci://registry/repository:tag`",
         };
-        cx.error(Code::PlanBadValue, path, Some(node), format!("`{s}` is not {rule}"));
+        cx.error(
+            Code::PlanBadValue,
+            path,
+            Some(node),
+            format!("`{s}` is not {rule}"),
+        );
         return None;
     }
     Some(match kind {
@@ -180,7 +236,9 @@ fn export_decls(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, Export
     for (iface, _, n) in cx.map(path, node).unwrap_or_default() {
         let p = join(path, iface);
         interface_name(cx, &p, n, iface);
-        let Some(f) = cx.table(&p, n, &["wit"]) else { continue };
+        let Some(f) = cx.table(&p, n, &["wit"]) else {
+            continue;
+        };
         let wit = f.get("wit").and_then(|w| cx.digest(&f.path("wit"), w));
         out.insert(iface.clone(), ExportDecl { wit });
     }
@@ -194,7 +252,12 @@ fn wire(cx: &mut Cx, path: &str, node: &Node) -> Option<Wire> {
     }
     let f = cx.table(path, node, WIRE)?;
     let Some(c) = f.get("component") else {
-        cx.error(Code::PlanMissingField, path, Some(node), format!("`{path}` names no component; add `component = \"…\"`"));
+        cx.error(
+            Code::PlanMissingField,
+            path,
+            Some(node),
+            format!("`{path}` names no component; add `component = \"…\"`"),
+        );
         return None;
     };
     Some(Wire {
@@ -218,7 +281,10 @@ fn binding(cx: &mut Cx, path: &str, node: &Node, component: &str, iface: &str) -
         return wire(cx, path, node).map(Binding::Component);
     }
     let f = cx.table(path, node, BINDING)?;
-    let targets: Vec<&str> = ["component", "host", "deny"].into_iter().filter(|t| f.get(t).is_some()).collect();
+    let targets: Vec<&str> = ["component", "host", "deny"]
+        .into_iter()
+        .filter(|t| f.get(t).is_some())
+        .collect();
     match targets.as_slice() {
         [] => {
             cx.error(
@@ -238,7 +304,12 @@ fn binding(cx: &mut Cx, path: &str, node: &Node, component: &str, iface: &str) -
             let capability = capability_name(cx, &hp, f.get("host"), &name)?;
             let wit = f.get("wit").and_then(|n| cx.digest(&f.path("wit"), n));
             if f.get("export").is_some() {
-                cx.error(Code::PlanConflictingFields, &f.path("export"), f.get("export"), "`export` goes with `component`, not with `host`; remove it");
+                cx.error(
+                    Code::PlanConflictingFields,
+                    &f.path("export"),
+                    f.get("export"),
+                    "`export` goes with `component`, not with `host`; remove it",
+                );
             }
             Some(Binding::Host { capability, wit })
         }
@@ -247,7 +318,12 @@ fn binding(cx: &mut Cx, path: &str, node: &Node, component: &str, iface: &str) -
             let yes = cx.boolean(&dp, f.get("deny")?)?;
             for extra in ["export", "wit"] {
                 if f.get(extra).is_some() {
-                    cx.error(Code::PlanConflictingFields, &f.path(extra), f.get(extra), format!("`{extra}` has no meaning on a denied import; remove it"));
+                    cx.error(
+                        Code::PlanConflictingFields,
+                        &f.path(extra),
+                        f.get(extra),
+                        format!("`{extra}` has no meaning on a denied import; remove it"),
+                    );
                 }
             }
             if !yes {
@@ -261,7 +337,10 @@ fn binding(cx: &mut Cx, path: &str, node: &Node, component: &str, iface: &str) -
                 Code::PlanConflictingFields,
                 &f.path(second),
                 f.get(second),
-                format!("`{component}` binds `{iface}` in several ways ({}); keep exactly one", list(&targets)),
+                format!(
+                    "`{component}` binds `{iface}` in several ways ({}); keep exactly one",
+                    list(&targets)
+                ),
             );
             None
         }
@@ -273,7 +352,12 @@ fn capability_name(cx: &mut Cx, path: &str, node: Option<&Node>, name: &str) -> 
         return Some(c);
     }
     let names: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-    let d = cx.error(Code::PlanUnknownCapability, path, node, format!("`{name}` is not a capability the host knows"));
+    let d = cx.error(
+        Code::PlanUnknownCapability,
+        path,
+        node,
+        format!("`{name}` is not a capability the host knows"),
+    );
     d.help = Some(match did_you_mean(name, names.iter().copied()) {
         Some(m) => format!("did you mean `{m}`?"),
         None => format!("capabilities: {}", list(&names)),
@@ -301,7 +385,14 @@ fn simple_request(cx: &mut Cx, path: &str, node: &Node) -> Option<Need> {
 }
 
 /// `cap = ["a", "b"]` (required) or `cap = { <list> = [...], need = "optional" }`.
-fn list_request(cx: &mut Cx, path: &str, node: &Node, field: &str, valid: fn(&str) -> bool, what: &str) -> Option<(Vec<String>, Need)> {
+fn list_request(
+    cx: &mut Cx,
+    path: &str,
+    node: &Node,
+    field: &str,
+    valid: fn(&str) -> bool,
+    what: &str,
+) -> Option<(Vec<String>, Need)> {
     if let Kind::Array(_) = node.kind {
         return Some((cx.strings(path, node, valid, what), Need::Required));
     }
@@ -309,7 +400,12 @@ fn list_request(cx: &mut Cx, path: &str, node: &Node, field: &str, valid: fn(&st
     let items = match f.get(field) {
         Some(n) => cx.strings(&f.path(field), n, valid, what),
         None => {
-            cx.error(Code::PlanMissingField, path, Some(node), format!("`{path}` lists nothing; add `{field} = [...]`"));
+            cx.error(
+                Code::PlanMissingField,
+                path,
+                Some(node),
+                format!("`{path}` lists nothing; add `{field} = [...]`"),
+            );
             return None;
         }
     };
@@ -339,12 +435,26 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
             Capability::Audit => caps.audit = simple_request(cx, &p, n),
             Capability::Attest => caps.attest = simple_request(cx, &p, n),
             Capability::Env => {
-                caps.env = list_request(cx, &p, n, "names", is_env_name, "an environment variable name")
-                    .map(|(names, need)| EnvRequest { names, need });
+                caps.env = list_request(
+                    cx,
+                    &p,
+                    n,
+                    "names",
+                    is_env_name,
+                    "an environment variable name",
+                )
+                .map(|(names, need)| EnvRequest { names, need });
             }
             Capability::Network | Capability::Http => {
-                let r = list_request(cx, &p, n, "allow", is_destination, "a destination; write `host` or `host:port`")
-                    .map(|(allow, need)| AllowRequest { allow, need });
+                let r = list_request(
+                    cx,
+                    &p,
+                    n,
+                    "allow",
+                    is_destination,
+                    "a destination; write `host` or `host:port`",
+                )
+                .map(|(allow, need)| AllowRequest { allow, need });
                 if cap == Capability::Network {
                     caps.network = r;
                 } else {
@@ -352,8 +462,9 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
                 }
             }
             Capability::Secrets => {
-                caps.secrets = list_request(cx, &p, n, "tokens", is_kebab, "a kebab-case token name")
-                    .map(|(tokens, need)| SecretsRequest { tokens, need });
+                caps.secrets =
+                    list_request(cx, &p, n, "tokens", is_kebab, "a kebab-case token name")
+                        .map(|(tokens, need)| SecretsRequest { tokens, need });
             }
             Capability::Dirs => caps.dirs = dir_requests(cx, &p, n),
         }
@@ -366,25 +477,53 @@ fn dir_requests(cx: &mut Cx, path: &str, node: &Node) -> Vec<DirRequest> {
     let mut out: Vec<DirRequest> = Vec::new();
     for (p, n) in cx.array(path, node).unwrap_or_default() {
         let req = if let Kind::Str(_) = n.kind {
-            cx.string(&p, n).map(|guest| DirRequest { guest, mode: Mode::Ro, need: Need::Required })
+            cx.string(&p, n).map(|guest| DirRequest {
+                guest,
+                mode: Mode::Ro,
+                need: Need::Required,
+            })
         } else {
             cx.table(&p, n, &["guest", "mode", "need"]).and_then(|f| {
                 let Some(g) = f.get("guest") else {
-                    cx.error(Code::PlanMissingField, &p, Some(n), "a directory request needs `guest`, the path the guest sees");
+                    cx.error(
+                        Code::PlanMissingField,
+                        &p,
+                        Some(n),
+                        "a directory request needs `guest`, the path the guest sees",
+                    );
                     return None;
                 };
                 Some(DirRequest {
                     guest: cx.string(&f.path("guest"), g)?,
-                    mode: f.get("mode").and_then(|m| mode(cx, &f.path("mode"), m)).unwrap_or_default(),
-                    need: f.get("need").and_then(|m| need(cx, &f.path("need"), m)).unwrap_or_default(),
+                    mode: f
+                        .get("mode")
+                        .and_then(|m| mode(cx, &f.path("mode"), m))
+                        .unwrap_or_default(),
+                    need: f
+                        .get("need")
+                        .and_then(|m| need(cx, &f.path("need"), m))
+                        .unwrap_or_default(),
                 })
             })
         };
         let Some(req) = req else { continue };
         if !req.guest.starts_with('/') {
-            cx.error(Code::PlanBadValue, &p, Some(n), format!("guest path `{}` must be absolute (start with `/`)", req.guest));
+            cx.error(
+                Code::PlanBadValue,
+                &p,
+                Some(n),
+                format!(
+                    "guest path `{}` must be absolute (start with `/`)",
+                    req.guest
+                ),
+            );
         } else if out.iter().any(|d| d.guest == req.guest) {
-            cx.error(Code::PlanDuplicateName, &p, Some(n), format!("guest path `{}` is requested twice; remove one", req.guest));
+            cx.error(
+                Code::PlanDuplicateName,
+                &p,
+                Some(n),
+                format!("guest path `{}` is requested twice; remove one", req.guest),
+            );
         } else {
             out.push(req);
         }
@@ -404,7 +543,8 @@ fn is_destination(s: &str) -> bool {
     !s.is_empty()
         && !s.contains("://")
         && !s.contains('/')
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:*[]_".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:*[]_".contains(&b))
 }
 
 fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
@@ -426,9 +566,25 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
             Capability::Metrics => g.metrics = flag(cx),
             Capability::Audit => g.audit = flag(cx),
             Capability::Attest => g.attest = flag(cx),
-            Capability::Env => g.env = cx.strings(&p, n, is_env_name, "an environment variable name"),
-            Capability::Network => g.network = cx.strings(&p, n, is_destination, "a destination; write `host` or `host:port`"),
-            Capability::Http => g.http = cx.strings(&p, n, is_destination, "a destination; write `host` or `host:port`"),
+            Capability::Env => {
+                g.env = cx.strings(&p, n, is_env_name, "an environment variable name")
+            }
+            Capability::Network => {
+                g.network = cx.strings(
+                    &p,
+                    n,
+                    is_destination,
+                    "a destination; write `host` or `host:port`",
+                )
+            }
+            Capability::Http => {
+                g.http = cx.strings(
+                    &p,
+                    n,
+                    is_destination,
+                    "a destination; write `host` or `host:port`",
+                )
+            }
             Capability::Dirs => g.dirs = dir_grants(cx, &p, n),
             Capability::Secrets => {
                 cx.error(Code::PlanUnknownField, &p, Some(n), "secrets are granted by defining them in `[secrets]`, not in `[grants]`; move them there");
@@ -441,17 +597,37 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
 fn dir_grants(cx: &mut Cx, path: &str, node: &Node) -> Vec<DirGrant> {
     let mut out: Vec<DirGrant> = Vec::new();
     for (p, n) in cx.array(path, node).unwrap_or_default() {
-        let Some(f) = cx.table(&p, n, &["host", "guest", "mode"]) else { continue };
+        let Some(f) = cx.table(&p, n, &["host", "guest", "mode"]) else {
+            continue;
+        };
         let (Some(h), Some(g)) = (f.get("host"), f.get("guest")) else {
             cx.error(Code::PlanMissingField, &p, Some(n), "a directory grant needs `host` (the host directory) and `guest` (the path the guest sees)");
             continue;
         };
-        let (Some(host), Some(guest)) = (cx.string(&f.path("host"), h), cx.string(&f.path("guest"), g)) else { continue };
-        let mode = f.get("mode").and_then(|m| mode(cx, &f.path("mode"), m)).unwrap_or_default();
+        let (Some(host), Some(guest)) = (
+            cx.string(&f.path("host"), h),
+            cx.string(&f.path("guest"), g),
+        ) else {
+            continue;
+        };
+        let mode = f
+            .get("mode")
+            .and_then(|m| mode(cx, &f.path("mode"), m))
+            .unwrap_or_default();
         if !guest.starts_with('/') {
-            cx.error(Code::PlanBadValue, &f.path("guest"), Some(g), format!("guest path `{guest}` must be absolute (start with `/`)"));
+            cx.error(
+                Code::PlanBadValue,
+                &f.path("guest"),
+                Some(g),
+                format!("guest path `{guest}` must be absolute (start with `/`)"),
+            );
         } else if out.iter().any(|d| d.guest == guest) {
-            cx.error(Code::PlanDuplicateName, &p, Some(n), format!("guest path `{guest}` is granted twice; remove one"));
+            cx.error(
+                Code::PlanDuplicateName,
+                &p,
+                Some(n),
+                format!("guest path `{guest}` is granted twice; remove one"),
+            );
         } else {
             out.push(DirGrant { host, guest, mode });
         }
@@ -461,7 +637,9 @@ fn dir_grants(cx: &mut Cx, path: &str, node: &Node) -> Vec<DirGrant> {
 
 fn policy(cx: &mut Cx, path: &str, node: &Node) -> Policy {
     let mut pol = Policy::default();
-    let Some(f) = cx.table(path, node, POLICY) else { return pol };
+    let Some(f) = cx.table(path, node, POLICY) else {
+        return pol;
+    };
     let int = |cx: &mut Cx, name: &str| f.get(name).and_then(|n| cx.unsigned(&f.path(name), n));
     pol.memory = int(cx, "memory");
     pol.fuel = int(cx, "fuel");
@@ -470,10 +648,16 @@ fn policy(cx: &mut Cx, path: &str, node: &Node) -> Policy {
     pol.tables = int(cx, "tables");
     if let Some(n) = f.get("determinism") {
         if let Some(i) = cx.choice(&f.path("determinism"), n, &["allowed", "required"]) {
-            pol.determinism = if i == 0 { Determinism::Allowed } else { Determinism::Required };
+            pol.determinism = if i == 0 {
+                Determinism::Allowed
+            } else {
+                Determinism::Required
+            };
         }
     }
-    pol.tenant = f.get("tenant").and_then(|n| cx.string(&f.path("tenant"), n));
+    pol.tenant = f
+        .get("tenant")
+        .and_then(|n| cx.string(&f.path("tenant"), n));
     pol
 }
 
@@ -482,9 +666,16 @@ fn secrets(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, SecretRef> 
     for (name, _, n) in cx.map(path, node).unwrap_or_default() {
         let p = join(path, name);
         if !is_kebab(name) {
-            cx.error(Code::PlanBadValue, &p, Some(n), format!("secret token name `{name}` is not kebab-case"));
+            cx.error(
+                Code::PlanBadValue,
+                &p,
+                Some(n),
+                format!("secret token name `{name}` is not kebab-case"),
+            );
         }
-        let Some(reference) = cx.string(&p, n) else { continue };
+        let Some(reference) = cx.string(&p, n) else {
+            continue;
+        };
         let ok = reference.split_once(':').is_some_and(|(scheme, rest)| {
             SecretRef::SCHEMES.contains(&scheme)
                 && !rest.is_empty()
@@ -506,16 +697,29 @@ fn secrets(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, SecretRef> 
 
 fn observability(cx: &mut Cx, path: &str, node: &Node) -> Observability {
     let mut o = Observability::default();
-    let Some(f) = cx.table(path, node, OBSERVABILITY) else { return o };
-    o.metrics = f.get("metrics").and_then(|n| cx.boolean(&f.path("metrics"), n)).unwrap_or(false);
-    o.attest = f.get("attest").and_then(|n| cx.boolean(&f.path("attest"), n)).unwrap_or(false);
+    let Some(f) = cx.table(path, node, OBSERVABILITY) else {
+        return o;
+    };
+    o.metrics = f
+        .get("metrics")
+        .and_then(|n| cx.boolean(&f.path("metrics"), n))
+        .unwrap_or(false);
+    o.attest = f
+        .get("attest")
+        .and_then(|n| cx.boolean(&f.path("attest"), n))
+        .unwrap_or(false);
     if let Some(n) = f.get("audit") {
         let p = f.path("audit");
         if let Some(s) = cx.string(&p, n) {
             if s == "stderr" || s.strip_prefix("file:").is_some_and(|r| !r.is_empty()) {
                 o.audit = Some(s);
             } else {
-                cx.error(Code::PlanBadValue, &p, Some(n), format!("audit sink `{s}` is not `stderr` or `file:PATH`"));
+                cx.error(
+                    Code::PlanBadValue,
+                    &p,
+                    Some(n),
+                    format!("audit sink `{s}` is not `stderr` or `file:PATH`"),
+                );
             }
         }
     }
@@ -525,14 +729,24 @@ fn observability(cx: &mut Cx, path: &str, node: &Node) -> Observability {
 fn trust(cx: &mut Cx, path: &str, node: &Node) -> Option<Trust> {
     let f = cx.table(path, node, TRUST)?;
     let mut t = Trust {
-        require_signature: f.get("require-signature").and_then(|n| cx.boolean(&f.path("require-signature"), n)).unwrap_or(false),
+        require_signature: f
+            .get("require-signature")
+            .and_then(|n| cx.boolean(&f.path("require-signature"), n))
+            .unwrap_or(false),
         signers: Vec::new(),
     };
     if let Some(n) = f.get("signers") {
         for (p, sn) in cx.array(&f.path("signers"), n).unwrap_or_default() {
-            let Some(s) = signer(cx, &p, sn) else { continue };
+            let Some(s) = signer(cx, &p, sn) else {
+                continue;
+            };
             if t.signers.contains(&s) {
-                cx.error(Code::PlanDuplicateName, &p, Some(sn), "this signer is listed twice; remove one");
+                cx.error(
+                    Code::PlanDuplicateName,
+                    &p,
+                    Some(sn),
+                    "this signer is listed twice; remove one",
+                );
             } else {
                 t.signers.push(s);
             }
@@ -543,7 +757,10 @@ fn trust(cx: &mut Cx, path: &str, node: &Node) -> Option<Trust> {
 
 fn signer(cx: &mut Cx, path: &str, node: &Node) -> Option<Signer> {
     let f = cx.table(path, node, SIGNER)?;
-    let kinds: Vec<&str> = ["key", "sigstore", "pkcs11"].into_iter().filter(|k| f.get(k).is_some()).collect();
+    let kinds: Vec<&str> = ["key", "sigstore", "pkcs11"]
+        .into_iter()
+        .filter(|k| f.get(k).is_some())
+        .collect();
     let get = |cx: &mut Cx, k: &str| f.get(k).and_then(|n| cx.string(&f.path(k), n));
     match kinds.as_slice() {
         ["key"] => get(cx, "key").map(Signer::Key),
@@ -551,17 +768,32 @@ fn signer(cx: &mut Cx, path: &str, node: &Node) -> Option<Signer> {
         ["sigstore"] => {
             let identity = get(cx, "sigstore")?;
             let Some(issuer) = get(cx, "issuer") else {
-                cx.error(Code::PlanMissingField, path, Some(node), "a sigstore signer needs `issuer`, the OIDC issuer URL");
+                cx.error(
+                    Code::PlanMissingField,
+                    path,
+                    Some(node),
+                    "a sigstore signer needs `issuer`, the OIDC issuer URL",
+                );
                 return None;
             };
             Some(Signer::Sigstore { identity, issuer })
         }
         [] => {
-            cx.error(Code::PlanMissingField, path, Some(node), "a signer needs one of `key`, `sigstore` or `pkcs11`");
+            cx.error(
+                Code::PlanMissingField,
+                path,
+                Some(node),
+                "a signer needs one of `key`, `sigstore` or `pkcs11`",
+            );
             None
         }
         _ => {
-            cx.error(Code::PlanConflictingFields, path, Some(node), format!("a signer is exactly one of {}", list(&kinds)));
+            cx.error(
+                Code::PlanConflictingFields,
+                path,
+                Some(node),
+                format!("a signer is exactly one of {}", list(&kinds)),
+            );
             None
         }
     }

@@ -25,7 +25,10 @@ pub(crate) struct Fields<'n> {
 impl<'n> Fields<'n> {
     /// The value of a field, if present.
     pub fn get(&self, name: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
     }
 
     /// The plan path of a field.
@@ -35,9 +38,18 @@ impl<'n> Fields<'n> {
 }
 
 impl Cx {
-    pub fn error(&mut self, code: Code, path: &str, node: Option<&Node>, message: impl Into<String>) -> &mut Diagnostic {
-        let span = node.and_then(|n| n.span.clone()).or_else(|| self.span_near(path));
-        self.diags.push(Diagnostic::new(code, path, message).with_span(span));
+    pub fn error(
+        &mut self,
+        code: Code,
+        path: &str,
+        node: Option<&Node>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let span = node
+            .and_then(|n| n.span.clone())
+            .or_else(|| self.span_near(path));
+        self.diags
+            .push(Diagnostic::new(code, path, message).with_span(span));
         self.diags.last_mut().expect("just pushed")
     }
 
@@ -78,7 +90,11 @@ impl Cx {
                 continue;
             }
             let p = join(path, key);
-            let where_ = if path.is_empty() { "the plan".to_owned() } else { format!("`{path}`") };
+            let where_ = if path.is_empty() {
+                "the plan".to_owned()
+            } else {
+                format!("`{path}`")
+            };
             let d = self.error(
                 Code::PlanUnknownField,
                 &p,
@@ -98,7 +114,11 @@ impl Cx {
     }
 
     /// Reads any table, returning its entries (keys are checked by the caller).
-    pub fn map<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n [(String, Option<Range<usize>>, Node)]> {
+    pub fn map<'n>(
+        &mut self,
+        path: &str,
+        node: &'n Node,
+    ) -> Option<&'n [(String, Option<Range<usize>>, Node)]> {
         self.visit(path, node);
         match &node.kind {
             Kind::Table(entries) => {
@@ -147,7 +167,10 @@ impl Cx {
                         Code::PlanLimitOutOfRange,
                         path,
                         Some(node),
-                        format!("`{path}` is {n}; it must be a whole number from 0 to {}", u64::MAX),
+                        format!(
+                            "`{path}` is {n}; it must be a whole number from 0 to {}",
+                            u64::MAX
+                        ),
                     );
                     None
                 }
@@ -183,14 +206,32 @@ impl Cx {
 
     /// Reads an array of strings, each accepted by `valid` (else `what` explains the rule),
     /// reporting duplicates.
-    pub fn strings(&mut self, path: &str, node: &Node, valid: fn(&str) -> bool, what: &str) -> Vec<String> {
+    pub fn strings(
+        &mut self,
+        path: &str,
+        node: &Node,
+        valid: fn(&str) -> bool,
+        what: &str,
+    ) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (p, n) in self.array(path, node).unwrap_or_default() {
-            let Some(s) = self.string(&p, n) else { continue };
+            let Some(s) = self.string(&p, n) else {
+                continue;
+            };
             if !valid(&s) {
-                self.error(Code::PlanBadValue, &p, Some(n), format!("`{s}` is not {what}"));
+                self.error(
+                    Code::PlanBadValue,
+                    &p,
+                    Some(n),
+                    format!("`{s}` is not {what}"),
+                );
             } else if out.contains(&s) {
-                self.error(Code::PlanDuplicateName, &p, Some(n), format!("`{s}` is listed twice in `{path}`; remove one"));
+                self.error(
+                    Code::PlanDuplicateName,
+                    &p,
+                    Some(n),
+                    format!("`{s}` is listed twice in `{path}`; remove one"),
+                );
             } else {
                 out.push(s);
             }

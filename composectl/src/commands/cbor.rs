@@ -72,6 +72,12 @@ impl CborCommand {
 }
 
 fn fail(file: &std::path::Path, e: &cbor::Error) -> Result<ExitCode> {
-    eprintln!("{}: error[{}]: {} at byte offset {}", file.display(), e.code, e.detail, e.offset);
+    eprintln!(
+        "{}: error[{}]: {} at byte offset {}",
+        file.display(),
+        e.code,
+        e.detail,
+        e.offset
+    );
     Ok(ExitCode::FAILURE)
 }

@@ -126,9 +126,16 @@ impl PlanInput {
 }
 
 fn report(file: &Path, source: Option<&str>, diags: &[Diagnostic]) {
-    eprint!("{}", plan::render(&file.display().to_string(), source, diags));
+    eprint!(
+        "{}",
+        plan::render(&file.display().to_string(), source, diags)
+    );
     let n = diags.len();
-    eprintln!("error: `{}` is invalid: {n} error{}", file.display(), if n == 1 { "" } else { "s" });
+    eprintln!(
+        "error: `{}` is invalid: {n} error{}",
+        file.display(),
+        if n == 1 { "" } else { "s" }
+    );
 }
 
 impl PlanCommand {
@@ -151,15 +158,23 @@ impl PlanCommand {
                 } else {
                     report(&input.plan, loaded.source.as_deref(), &diags);
                 }
-                Ok(if diags.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                Ok(if diags.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
             PlanCommand::Encode { input, output } => {
-                let Some(plan) = input.valid()? else { return Ok(ExitCode::FAILURE) };
+                let Some(plan) = input.valid()? else {
+                    return Ok(ExitCode::FAILURE);
+                };
                 io::write(output.as_deref(), &plan.to_cbor())?;
                 Ok(ExitCode::SUCCESS)
             }
             PlanCommand::Show { input, format } => {
-                let Some(plan) = input.valid()? else { return Ok(ExitCode::FAILURE) };
+                let Some(plan) = input.valid()? else {
+                    return Ok(ExitCode::FAILURE);
+                };
                 match format {
                     ShowFormat::Toml => print!("{}", plan.to_toml()),
                     ShowFormat::Json => println!("{:#}", plan.to_json()),
@@ -167,7 +182,9 @@ impl PlanCommand {
                 Ok(ExitCode::SUCCESS)
             }
             PlanCommand::Digest { input } => {
-                let Some(plan) = input.valid()? else { return Ok(ExitCode::FAILURE) };
+                let Some(plan) = input.valid()? else {
+                    return Ok(ExitCode::FAILURE);
+                };
                 println!("{}", plan.digest());
                 Ok(ExitCode::SUCCESS)
             }

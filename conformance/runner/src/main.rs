@@ -1,1 +1,82 @@
-fn main() {}
+//! `conformance-runner run`: runs the vectors through a composectl binary and writes a summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+/// Runs the conformance vectors through a `composectl` binary.
+#[derive(Parser)]
+#[command(name = "conformance-runner", version, about)]
+enum Cli {
+    /// Run every vector; exit 1 if any fails.
+    Run {
+        /// The composectl binary under test (default: `composectl` next to this runner).
+        #[arg(long)]
+        composectl: Option<PathBuf>,
+        /// The folder of vector files.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors"))]
+        vectors: PathBuf,
+        /// Write the JSON summary here (results per `file/tcId`, with stdout and stderr).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<bool> {
+    let Cli::Run {
+        composectl,
+        vectors,
+        json,
+    } = Cli::parse();
+    let composectl = match composectl {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("the runner's own path has no folder")?
+            .join(format!("composectl{}", std::env::consts::EXE_SUFFIX)),
+    };
+    anyhow::ensure!(
+        composectl.exists(),
+        "`{}` does not exist; build it with `cargo build -p composectl` or pass `--composectl`",
+        composectl.display()
+    );
+    let summary = conformance_runner::run(&composectl, &vectors)?;
+    for case in summary.failures() {
+        eprintln!(
+            "FAIL {} ({}): {}",
+            case.id,
+            case.comment,
+            case.reason.as_deref().unwrap_or("")
+        );
+    }
+    for (suite, t) in &summary.suites {
+        println!("{suite}: {} passed, {} failed", t.passed, t.failed);
+    }
+    println!(
+        "{} passed, {} failed",
+        summary.totals.passed, summary.totals.failed
+    );
+    if let Some(path) = json {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        println!("summary written to {}", path.display());
+    }
+    Ok(summary.totals.failed == 0)
+}
