@@ -1,0 +1,210 @@
+//! The command-line contract: exit codes, inputs, outputs and messages people read.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn composectl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/plans/hello.toml")
+        .display()
+        .to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["plan"],
+        &["plan", "validate"],
+        &["cbor", "frobnicate", "x"],
+        &["plan", "show", "x", "--format", "yaml"],
+    ] {
+        let o = composectl(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn missing_files_exit_2_and_name_the_file() {
+    for args in [
+        &["plan", "validate", "/nonexistent/compose.toml"][..],
+        &["cbor", "check", "/nonexistent/x.cbor"],
+    ] {
+        let o = composectl(args);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("failed to read `/nonexistent/"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let o = composectl(&["--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in ["plan", "cbor", "Exit status"] {
+        assert!(out.contains(word), "{out}");
+    }
+    let o = composectl(&["plan", "--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in ["validate", "encode", "show", "digest"] {
+        assert!(out.contains(word), "{out}");
+    }
+}
+
+#[test]
+fn validate_prints_digest_and_rendered_errors() {
+    let o = composectl(&["plan", "validate", &example()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("valid, 2 components, digest sha256:"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("compose.toml");
+    std::fs::write(
+        &bad,
+        "[components.app]\npath = \"a.wasm\"\nimports = { \"a:b/c\" = \"nobody\" }\n",
+    )
+    .unwrap();
+    let o = composectl(&["plan", "validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[E0202]"), "{err}");
+    assert!(err.contains("compose.toml:3:23"), "{err}");
+    assert!(err.contains("1 error"), "{err}");
+
+    let o = composectl(&["plan", "validate", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["errors"][0]["code"], "E0202");
+    assert_eq!(json["errors"][0]["line"], 3);
+    assert_eq!(json["errors"][0]["column"], 23);
+    assert_eq!(
+        json["errors"][0]["path"],
+        "components.app.imports.\"a:b/c\""
+    );
+}
+
+#[test]
+fn encode_show_digest_agree_and_output_is_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.cbor");
+    let o = composectl(&["plan", "encode", &example(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Only the output file is left behind: the temporary file was renamed into place.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let d1 = composectl(&["plan", "digest", &example()]).stdout;
+    let d2 = composectl(&["plan", "digest", out.to_str().unwrap()]).stdout;
+    assert_eq!(d1, d2);
+    assert!(String::from_utf8_lossy(&d1).trim().starts_with("sha256:"));
+    let json = composectl(&["plan", "show", out.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["components"]["app"]["imports"]["example:greet/greeter"]["component"],
+        "greeter"
+    );
+    // An invalid plan never overwrites an existing output.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "schema = 9\n").unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let o = composectl(&[
+        "plan",
+        "encode",
+        bad.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let o = with_stdin(&["cbor", "check", "-"], &[0x18, 0x17]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[E0030]"));
+    assert!(stderr(&o).contains("byte offset 0"));
+    let o = with_stdin(&["cbor", "canon", "-"], &[0x18, 0x17]);
+    assert_eq!(o.stdout, [0x17]);
+    let o = with_stdin(&["plan", "digest", "--as", "toml", "-"], b"");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn non_utf8_toml_is_a_plan_error_not_a_crash() {
+    let o = with_stdin(
+        &["plan", "validate", "--as", "toml", "-"],
+        &[0xff, 0xfe, 0x00],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("E0101"));
+}
+
+/// Hostile CBOR: huge declared lengths and deep nesting are errors (exit 1), never a crash,
+/// an allocation failure or a stack overflow.
+#[test]
+fn hostile_cbor_is_refused_cleanly() {
+    let mut deep = vec![0x81u8; 100_000];
+    deep.push(0);
+    let cases: Vec<Vec<u8>> = vec![
+        vec![0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00],
+        vec![0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        vec![0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        deep,
+        vec![0x9f; 100_000],
+        vec![0xc6; 100_000],
+    ];
+    for input in cases {
+        for cmd in ["check", "canon", "diag"] {
+            let o = with_stdin(&["cbor", cmd, "-"], &input);
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "cbor {cmd} on {:02x?}…: {}",
+                &input[..4],
+                stderr(&o)
+            );
+        }
+    }
+}
+
+#[test]
+fn diag_prints_rfc_notation() {
+    let o = with_stdin(
+        &["cbor", "diag", "-"],
+        &[
+            0xbf, 0x61, 0x61, 0x01, 0x61, 0x62, 0x9f, 0x02, 0x03, 0xff, 0xff,
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        r#"{_ "a": 1, "b": [_ 2, 3]}"#
+    );
+}
