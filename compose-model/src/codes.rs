@@ -90,6 +90,9 @@ codes! {
     PlanUnsupportedSchema = "E0107", "unsupported plan schema version";
     /// A CBOR plan that is not canonical CBOR.
     PlanNotCanonical = "E0108", "the CBOR plan is not canonical CBOR";
+    /// A canonical CBOR plan that is not in the plan's normal form (shorthands, defaults
+    /// written out, or missing `schema`), so its bytes are not the plan's one encoding.
+    PlanNotNormal = "E0109", "the CBOR plan is not in normal form";
 
     // Plans: checks.
     /// The same name twice where names must be unique.

@@ -1,1 +1,49 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>` (matklad's xtask convention).
+//!
+//! One module per task; `main` only dispatches. With no task, prints help.
+
+use std::process::ExitCode;
+
+mod bench;
+mod ci;
+mod conformance;
+mod fuzz;
+mod util;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  ci                 what CI runs: fmt --check, clippy -D warnings, all tests, conformance
+  conformance        build composectl and run every conformance vector through it;
+                     writes artifacts/conformance-summary.json
+  bench              run the benchmarks, write bench/results/*.json and the table in
+                     bench/README.md
+  fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
+                     cargo-fuzz (`cargo +nightly install cargo-fuzz`)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("conformance") => conformance::run(),
+        Some("bench") => bench::run(),
+        Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
+        None | Some("help" | "-h" | "--help") => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprint!("error: unknown task `{other}`\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -18,10 +18,10 @@ use crate::codes::Code;
 /// leniently and any well-formedness or validity error found there is reported instead.
 pub fn check(bytes: &[u8]) -> Result<()> {
     strict(bytes).map_err(|e| {
-        if e.is_repairable() {
-            if let Err(worse) = super::canonicalize(bytes) {
-                return worse;
-            }
+        if e.is_repairable()
+            && let Err(worse) = super::canonicalize(bytes)
+        {
+            return worse;
         }
         e
     })

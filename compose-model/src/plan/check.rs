@@ -130,15 +130,15 @@ fn wire(cx: &mut Cx, plan: &Plan, path: &str, w: &Wire, iface: &str, what: &str)
         };
         return;
     };
-    if let (Some(want), Some(have)) = (&w.wit, &decl.wit) {
-        if want != have {
-            cx.error(
-                Code::PlanShapeMismatch,
-                path,
-                None,
-                format!("{what} with identity `{want}`, but `{}` declares `{export}` with identity `{have}`; the shapes differ, so fix the interface or the expected id", w.component),
-            );
-        }
+    if let (Some(want), Some(have)) = (&w.wit, &decl.wit)
+        && want != have
+    {
+        cx.error(
+            Code::PlanShapeMismatch,
+            path,
+            None,
+            format!("{what} with identity `{want}`, but `{}` declares `{export}` with identity `{have}`; the shapes differ, so fix the interface or the expected id", w.component),
+        );
     }
 }
 
@@ -224,7 +224,7 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
 /// Required requests are granted; every grant is requested by some component.
 fn capabilities(cx: &mut Cx, plan: &Plan) {
     let g = &plan.grants;
-    let flags: [(Capability, bool, fn(&Capabilities) -> Option<Need>); 7] = [
+    let flags: [(Capability, bool, NeedOf); 7] = [
         (Capability::Stdio, g.stdio, |c| c.stdio),
         (Capability::Args, g.args, |c| c.args),
         (Capability::Clocks, g.clocks, |c| c.clocks),
@@ -311,6 +311,10 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
     }
 }
 
+/// Reads one simple request out of a component's capabilities.
+type NeedOf = fn(&Capabilities) -> Option<Need>;
+
+/// Reads one list request (items and need) out of a component's capabilities.
 type ListOf = for<'a> fn(&'a Capabilities) -> Option<(&'a Vec<String>, Need)>;
 
 fn lists(cx: &mut Cx, plan: &Plan, cap: Capability, granted: &[String], get: ListOf) {

@@ -68,7 +68,8 @@ pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
     finish(&root)
 }
 
-/// Reads and checks a canonical CBOR plan. Non-canonical bytes are refused (`E0108`).
+/// Reads and checks a canonical CBOR plan. Non-canonical bytes are refused (`E0108`), and so
+/// are bytes that are not the plan's normal form (`E0109`).
 pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {
     let value = cbor::decode(bytes).map_err(|e| {
         vec![Diagnostic::new(
@@ -79,7 +80,17 @@ pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {
             ),
         )]
     })?;
-    finish(&node::from_cbor(value))
+    let plan = finish(&node::from_cbor(value))?;
+    // One plan, one encoding: the bytes must be exactly what `to_cbor` writes, so the digest of
+    // a CBOR plan file is the digest of the plan.
+    if plan.to_cbor() != bytes {
+        return Err(vec![Diagnostic::new(
+            Code::PlanNotNormal,
+            "",
+            "the plan is canonical CBOR but not in normal form (a shorthand, a default written out, or no `schema`); re-encode it with `composectl plan encode`",
+        )]);
+    }
+    Ok(plan)
 }
 
 fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {

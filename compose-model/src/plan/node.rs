@@ -14,11 +14,14 @@ pub(crate) struct Node {
     pub span: Option<Range<usize>>,
 }
 
+/// A table entry: key, the key's span, value.
+pub(crate) type Entry = (String, Option<Range<usize>>, Node);
+
 /// The kinds of values a plan document holds.
 #[derive(Clone, Debug)]
 pub(crate) enum Kind {
     /// Entries in source order: key, the key's span, value.
-    Table(Vec<(String, Option<Range<usize>>, Node)>),
+    Table(Vec<Entry>),
     Array(Vec<Node>),
     Str(String),
     Int(i128),

@@ -60,17 +60,17 @@ pub(crate) fn plan(cx: &mut Cx, root: &Node) -> Plan {
     };
     if let Some(n) = f.get("schema") {
         let p = f.path("schema");
-        if let Some(v) = cx.unsigned(&p, n) {
-            if v != SCHEMA_VERSION {
-                cx.error(
-                    Code::PlanUnsupportedSchema,
-                    &p,
-                    Some(n),
-                    format!(
-                        "plan schema {v} is not supported; this build reads schema {SCHEMA_VERSION}"
-                    ),
-                );
-            }
+        if let Some(v) = cx.unsigned(&p, n)
+            && v != SCHEMA_VERSION
+        {
+            cx.error(
+                Code::PlanUnsupportedSchema,
+                &p,
+                Some(n),
+                format!(
+                    "plan schema {v} is not supported; this build reads schema {SCHEMA_VERSION}"
+                ),
+            );
         }
     }
     plan.name = f.get("name").and_then(|n| cx.string(&f.path("name"), n));
@@ -646,14 +646,14 @@ fn policy(cx: &mut Cx, path: &str, node: &Node) -> Policy {
     pol.timeout_ms = int(cx, "timeout-ms");
     pol.instances = int(cx, "instances");
     pol.tables = int(cx, "tables");
-    if let Some(n) = f.get("determinism") {
-        if let Some(i) = cx.choice(&f.path("determinism"), n, &["allowed", "required"]) {
-            pol.determinism = if i == 0 {
-                Determinism::Allowed
-            } else {
-                Determinism::Required
-            };
-        }
+    if let Some(n) = f.get("determinism")
+        && let Some(i) = cx.choice(&f.path("determinism"), n, &["allowed", "required"])
+    {
+        pol.determinism = if i == 0 {
+            Determinism::Allowed
+        } else {
+            Determinism::Required
+        };
     }
     pol.tenant = f
         .get("tenant")

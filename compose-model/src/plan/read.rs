@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::diagnostic::Diagnostic;
 use super::names::{did_you_mean, index, join};
-use super::node::{Kind, Node};
+use super::node::{Entry, Kind, Node};
 use crate::{Code, Digest};
 
 /// The reading context: collected diagnostics and the span of every plan path visited.
@@ -114,11 +114,7 @@ impl Cx {
     }
 
     /// Reads any table, returning its entries (keys are checked by the caller).
-    pub fn map<'n>(
-        &mut self,
-        path: &str,
-        node: &'n Node,
-    ) -> Option<&'n [(String, Option<Range<usize>>, Node)]> {
+    pub fn map<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n [Entry]> {
         self.visit(path, node);
         match &node.kind {
             Kind::Table(entries) => {

@@ -39,7 +39,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses lowercase or uppercase hex (spaces allowed).
 pub fn unhex(s: &str) -> Result<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    anyhow::ensure!(digits.len() % 2 == 0, "odd number of hex digits");
+    anyhow::ensure!(digits.len().is_multiple_of(2), "odd number of hex digits");
     digits
         .chunks(2)
         .map(|p| {

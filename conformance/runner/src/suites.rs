@@ -47,10 +47,10 @@ pub fn cbor(composectl: &Path, test: &Value) -> Result<CaseResult> {
             "`cbor check` exited {:?}, expected {want_exit}",
             step.exit
         ));
-    } else if let Some(code) = &code {
-        if !step.stderr.contains(&format!("error[{code}]")) {
-            case.fail(format!("`cbor check` did not report {code}"));
-        }
+    } else if let Some(code) = &code
+        && !step.stderr.contains(&format!("error[{code}]"))
+    {
+        case.fail(format!("`cbor check` did not report {code}"));
     }
     case.steps.push(step);
 
@@ -128,10 +128,10 @@ pub fn plan(composectl: &Path, vectors: &Path, test: &Value) -> Result<CaseResul
         ));
     } else if report["valid"] != Value::Bool(valid) {
         case.fail("`plan validate --json` printed no matching `valid`");
-    } else if let Some(code) = &code {
-        if !codes.contains(&code.as_str()) {
-            case.fail(format!("`plan validate` reported {codes:?}, not {code}"));
-        }
+    } else if let Some(code) = &code
+        && !codes.contains(&code.as_str())
+    {
+        case.fail(format!("`plan validate` reported {codes:?}, not {code}"));
     }
     if let Some(all) = test["errorCodes"].as_array() {
         let mut want: Vec<&str> = all.iter().filter_map(Value::as_str).collect();

@@ -1,0 +1,25 @@
+//! `cargo xtask ci`: exactly what `.ci/run` checks, so green here means green in CI.
+
+use anyhow::Result;
+
+use crate::util::{self, cargo};
+
+pub fn run() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    util::run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    util::run(clippy)?;
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    util::run(test)?;
+    crate::conformance::run()
+}
