@@ -232,3 +232,13 @@ fn serde_api_gives_canonical_bytes_and_checks_input() {
         assert!(cbor::from_canonical_slice::<Sample>(&plain).is_err());
     }
 }
+
+/// The plan shown in the README is valid and is the example plan (comments aside).
+#[test]
+fn readme_plan_is_the_example() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```toml\n").expect("the README shows a plan") + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let shown = plan::from_toml(&readme[start..end]).unwrap();
+    assert_eq!(shown.digest(), plan::from_toml(HELLO).unwrap().digest());
+}
