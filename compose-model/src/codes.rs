@@ -121,6 +121,14 @@ codes! {
     PlanNoSigner = "E0212", "signature required but no signer accepted";
     /// An import and the export it is wired to declare different interface identities.
     PlanShapeMismatch = "E0213", "wired import and export declare different interface identities";
+
+    // WIT.
+    /// WIT that does not parse or resolve.
+    WitInvalid = "E0301", "the WIT does not parse or resolve";
+    /// `--item` names no interface or world.
+    WitNoSuchItem = "E0302", "no interface or world of that name";
+    /// A `.wasm` file that is neither a component nor an encoded WIT package.
+    WitNotComponent = "E0303", "the file is not a component or an encoded WIT package";
 }
 
 impl std::fmt::Display for Code {

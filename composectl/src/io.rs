@@ -17,6 +17,26 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))
 }
 
+/// Prints text to stdout. A closed pipe (`composectl … | head`) ends the output quietly
+/// instead of failing.
+pub fn print(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("failed to write standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Prints a line to stdout, like [`print`].
+pub fn println(text: impl std::fmt::Display) -> Result<()> {
+    print(&format!("{text}\n"))
+}
+
 /// Writes `bytes` to `out`, atomically (a temporary file renamed into place), or to stdout.
 pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     let Some(path) = out else {

@@ -21,12 +21,15 @@ enum Composectl {
     Plan(commands::plan::PlanCommand),
     #[command(subcommand)]
     Cbor(commands::cbor::CborCommand),
+    #[command(subcommand)]
+    Wit(commands::wit::WitCommand),
 }
 
 fn main() -> ExitCode {
     let result = match Composectl::parse() {
         Composectl::Plan(c) => c.execute(),
         Composectl::Cbor(c) => c.execute(),
+        Composectl::Wit(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

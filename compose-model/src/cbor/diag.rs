@@ -14,9 +14,19 @@ use crate::codes::Code;
 /// `(_ h'01', h'02')`); floats use the notation of RFC 8949 Appendix A (`1.5`, `1.0e+300`,
 /// `NaN`, `-Infinity`). Duplicate keys and unsorted maps are shown as they are.
 pub fn diagnostic(bytes: &[u8]) -> Result<String> {
+    render(bytes, false)
+}
+
+/// Like [`diagnostic`], but with each array item and map entry on its own line, indented two
+/// spaces per level, for reading large items.
+pub fn diagnostic_pretty(bytes: &[u8]) -> Result<String> {
+    render(bytes, true)
+}
+
+fn render(bytes: &[u8], pretty: bool) -> Result<String> {
     let mut r = Reader::new(bytes);
     let mut out = String::new();
-    item(&mut r, &mut out, 0)?;
+    item(&mut r, &mut out, 0, pretty)?;
     if r.remaining() != 0 {
         return Err(Error::new(
             Code::CborTrailingBytes,
@@ -27,7 +37,22 @@ pub fn diagnostic(bytes: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-fn item(r: &mut Reader<'_>, out: &mut String, depth: usize) -> Result<()> {
+/// Arrays and maps whose compact form is at most this long stay on one line in pretty mode.
+const INLINE_WIDTH: usize = 60;
+
+fn item(r: &mut Reader<'_>, out: &mut String, depth: usize, pretty: bool) -> Result<()> {
+    if pretty && matches!(r.peek()? >> 5, head::ARRAY | head::MAP) {
+        let mut probe = Reader {
+            buf: r.buf,
+            pos: r.pos,
+        };
+        let mut compact = String::new();
+        if item(&mut probe, &mut compact, depth, false).is_ok() && compact.len() <= INLINE_WIDTH {
+            out.push_str(&compact);
+            r.pos = probe.pos;
+            return Ok(());
+        }
+    }
     let h = r.head()?;
     match (h.major, h.arg) {
         (head::SIMPLE, None) => Err(unexpected_break(h.offset)),
@@ -82,12 +107,11 @@ fn item(r: &mut Reader<'_>, out: &mut String, depth: usize) -> Result<()> {
                     }
                     None => {}
                 }
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                item(r, out, depth)?;
+                separator(out, i > 0, depth, pretty);
+                item(r, out, depth, pretty)?;
                 i += 1;
             }
+            close(out, i > 0, depth - 1, pretty);
             out.push(']');
             Ok(())
         }
@@ -108,24 +132,23 @@ fn item(r: &mut Reader<'_>, out: &mut String, depth: usize) -> Result<()> {
                     }
                     None => {}
                 }
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                item(r, out, depth)?;
+                separator(out, i > 0, depth, pretty);
+                item(r, out, depth, pretty)?;
                 out.push_str(": ");
                 if r.peek()? == head::BREAK {
                     return Err(unexpected_break(r.pos));
                 }
-                item(r, out, depth)?;
+                item(r, out, depth, pretty)?;
                 i += 1;
             }
+            close(out, i > 0, depth - 1, pretty);
             out.push('}');
             Ok(())
         }
         (head::TAG, Some(tag)) => {
             let depth = nest(depth, h.offset)?;
             let _ = write!(out, "{tag}(");
-            item(r, out, depth)?;
+            item(r, out, depth, pretty)?;
             out.push(')');
             Ok(())
         }
@@ -143,6 +166,28 @@ fn item(r: &mut Reader<'_>, out: &mut String, depth: usize) -> Result<()> {
             Ok(())
         }
         (_, None) => unreachable!("Reader::head rejects indefinite integers and tags"),
+    }
+}
+
+/// Before an item of an array or map: `, ` between items, or a new indented line.
+fn separator(out: &mut String, after_first: bool, depth: usize, pretty: bool) {
+    if after_first {
+        out.push(',');
+        if !pretty {
+            out.push(' ');
+        }
+    }
+    if pretty {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    }
+}
+
+/// Before the closing bracket of a non-empty array or map in pretty mode.
+fn close(out: &mut String, any: bool, depth: usize, pretty: bool) {
+    if pretty && any {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
     }
 }
 

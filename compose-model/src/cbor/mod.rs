@@ -29,7 +29,7 @@ mod value;
 
 pub use canon::{canonicalize, canonicalize_into};
 pub use check::check;
-pub use diag::diagnostic;
+pub use diag::{diagnostic, diagnostic_pretty};
 pub use error::{Error, Result};
 pub use serde_api::{SerdeError, from_canonical_slice, to_canonical_vec};
 pub use value::{Value, decode, encode};

@@ -41,7 +41,11 @@ impl CborCommand {
                 let bytes = io::read(&file)?;
                 match cbor::check(&bytes) {
                     Ok(()) => {
-                        println!("{}: canonical ({} bytes)", file.display(), bytes.len());
+                        io::println(format_args!(
+                            "{}: canonical ({} bytes)",
+                            file.display(),
+                            bytes.len()
+                        ))?;
                         Ok(ExitCode::SUCCESS)
                     }
                     Err(e) => fail(&file, &e),
@@ -61,7 +65,7 @@ impl CborCommand {
                 let bytes = io::read(&file)?;
                 match cbor::diagnostic(&bytes) {
                     Ok(text) => {
-                        println!("{text}");
+                        io::println(text)?;
                         Ok(ExitCode::SUCCESS)
                     }
                     Err(e) => fail(&file, &e),

@@ -2,3 +2,4 @@
 
 pub mod cbor;
 pub mod plan;
+pub mod wit;

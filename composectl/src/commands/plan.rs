@@ -146,15 +146,15 @@ impl PlanCommand {
                 let loaded = input.load()?;
                 let diags = loaded.result.as_ref().err().cloned().unwrap_or_default();
                 if json {
-                    println!("{}", plan::to_json(loaded.source.as_deref(), &diags));
+                    io::println(plan::to_json(loaded.source.as_deref(), &diags))?;
                 } else if let Ok(plan) = &loaded.result {
-                    println!(
+                    io::println(format_args!(
                         "{}: valid, {} component{}, digest {}",
                         input.name(),
                         plan.components.len(),
                         if plan.components.len() == 1 { "" } else { "s" },
                         plan.digest()
-                    );
+                    ))?;
                 } else {
                     report(&input.plan, loaded.source.as_deref(), &diags);
                 }
@@ -176,8 +176,8 @@ impl PlanCommand {
                     return Ok(ExitCode::FAILURE);
                 };
                 match format {
-                    ShowFormat::Toml => print!("{}", plan.to_toml()),
-                    ShowFormat::Json => println!("{:#}", plan.to_json()),
+                    ShowFormat::Toml => io::print(&plan.to_toml())?,
+                    ShowFormat::Json => io::println(format_args!("{:#}", plan.to_json()))?,
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -185,7 +185,7 @@ impl PlanCommand {
                 let Some(plan) = input.valid()? else {
                     return Ok(ExitCode::FAILURE);
                 };
-                println!("{}", plan.digest());
+                io::println(plan.digest())?;
                 Ok(ExitCode::SUCCESS)
             }
         }

@@ -43,10 +43,21 @@ fn run() -> Result<bool> {
     } = Cli::parse();
     let composectl = match composectl {
         Some(p) => p,
-        None => std::env::current_exe()?
-            .parent()
-            .context("the runner's own path has no folder")?
-            .join(format!("composectl{}", std::env::consts::EXE_SUFFIX)),
+        None => {
+            // Under `cargo run`, build composectl first so the vectors never run a stale binary.
+            if let Some(cargo) = std::env::var_os("CARGO") {
+                let status = std::process::Command::new(cargo)
+                    .args(["build", "--quiet", "--package", "composectl"])
+                    .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                    .status()
+                    .context("failed to run cargo to build composectl")?;
+                anyhow::ensure!(status.success(), "building composectl failed");
+            }
+            std::env::current_exe()?
+                .parent()
+                .context("the runner's own path has no folder")?
+                .join(format!("composectl{}", std::env::consts::EXE_SUFFIX))
+        }
     };
     anyhow::ensure!(
         composectl.exists(),
