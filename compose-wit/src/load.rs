@@ -68,6 +68,13 @@ impl Wit {
     /// Decodes the WIT embedded in a compiled component (its world, in the package
     /// `root:component`) or a wasm-encoded WIT package.
     pub fn from_component(name: &str, bytes: &[u8]) -> Result<Wit, Error> {
+        // The preamble: magic, then version and layer; layer 1 is a component, 0 a core module.
+        if !bytes.starts_with(b"\0asm") || bytes.get(6..8) != Some(&[1, 0]) {
+            return Err(Error::NotComponent {
+                path: name.to_owned(),
+                reason: "it does not start with the component preamble (a core module has no WIT; build it into a component first)".to_owned(),
+            });
+        }
         let decoded = wit_component::decode(bytes).map_err(|e| Error::NotComponent {
             path: name.to_owned(),
             reason: format!("{e:#}"),

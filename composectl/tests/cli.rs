@@ -208,3 +208,49 @@ fn diag_prints_rfc_notation() {
         r#"{_ "a": 1, "b": [_ 2, 3]}"#
     );
 }
+
+#[test]
+fn wit_id_prints_one_line_and_errors_have_codes() {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/std-audit");
+    let o = composectl(&["wit", "id", wit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 1);
+    assert!(
+        out.starts_with("sha256:") && out.trim().len() == 71,
+        "{out}"
+    );
+    let o = composectl(&["wit", "id", wit.to_str().unwrap(), "--item", "log"]);
+    assert_ne!(String::from_utf8(o.stdout).unwrap(), out);
+
+    let o = composectl(&["wit", "id", wit.to_str().unwrap(), "--item", "lg"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E0302]") && stderr(&o).contains("`log`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wit");
+    std::fs::write(&bad, "package a:b;\ninterface x { f: func() -> strin; }\n").unwrap();
+    let o = composectl(&["wit", "id", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("error[E0301]") && stderr(&o).contains("bad.wit:2:28"),
+        "{}",
+        stderr(&o)
+    );
+
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let o = composectl(&["wit", "id", core.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[E0303]"), "{}", stderr(&o));
+
+    assert_eq!(composectl(&["wit", "id"]).status.code(), Some(2));
+    assert_eq!(
+        composectl(&["wit", "id", "/nonexistent.wit"]).status.code(),
+        Some(2)
+    );
+}

@@ -28,7 +28,7 @@ fn all_vectors_pass() {
         "only {} vectors ran",
         summary.totals.total
     );
-    for suite in ["canon-cbor", "plan"] {
+    for suite in ["canon-cbor", "canon-wit", "plan"] {
         assert!(
             summary.suites.get(suite).is_some_and(|t| t.total > 0),
             "no `{suite}` vectors ran"

@@ -70,6 +70,7 @@ fn run_file(composectl: &Path, file: &Path, summary: &mut Summary) -> Result<()>
         let result = match suite.as_str() {
             "canon-cbor" => suites::cbor(composectl, test),
             "plan" => suites::plan(composectl, file.parent().unwrap_or(Path::new(".")), test),
+            "canon-wit" => suites::wit(composectl, test),
             other => bail!("`{name}`: unknown suite `{other}`"),
         };
         let mut case = result.with_context(|| format!("`{name}` tcId {id}: cannot run"))?;

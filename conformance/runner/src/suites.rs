@@ -4,6 +4,10 @@
 //! `cbor canon` writes exactly `canonical` (the input itself when valid) or exits 1 when the
 //! input cannot be repaired; `cbor diag` prints `diag` when given.
 //!
+//! `canon-wit`: for a pair, `wit id` of `a` and `b` (for `item`, or the package) are equal or
+//! differ as `relation` says, and `wit canon` prints the form; for an invalid vector, `wit id`
+//! exits 1 naming `errorCode` (and `errorAt`, a `file:line:col`, when given).
+//!
 //! `plan`: `plan validate --json` agrees with `result` and reports `errorCode` (every error of a
 //! TOML plan with a line and column); a valid plan encodes to canonical CBOR with the same
 //! digest as its source, and TOML → CBOR → TOML → CBOR is byte-identical; an invalid one is
@@ -211,4 +215,99 @@ fn round_trip(composectl: &Path, dir: &Path, f: &str, case: &mut CaseResult) -> 
         }
     }
     Ok(())
+}
+
+/// Writes a WIT source (a file's text, or a map of relative paths to texts for a directory)
+/// under `dir` and returns the path to pass to `composectl wit`.
+fn write_wit(dir: &Path, name: &str, source: &Value) -> Result<String> {
+    let path = match source {
+        Value::String(text) => {
+            let p = dir.join(format!("{name}.wit"));
+            std::fs::write(&p, text)?;
+            p
+        }
+        Value::Object(files) => {
+            let root = dir.join(name);
+            for (rel, text) in files {
+                let p = root.join(rel);
+                std::fs::create_dir_all(p.parent().context("a file needs a folder")?)?;
+                std::fs::write(&p, text.as_str().context("file contents must be text")?)?;
+            }
+            root
+        }
+        _ => anyhow::bail!("a WIT source is a string or an object of files"),
+    };
+    Ok(path
+        .to_str()
+        .context("temporary path is not UTF-8")?
+        .to_owned())
+}
+
+fn wit_args<'a>(cmd: &'a str, path: &'a str, item: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec!["wit", cmd, path];
+    if let Some(item) = item {
+        args.extend(["--item", item]);
+    }
+    args
+}
+
+/// Runs one `canon-wit` vector.
+pub fn wit(composectl: &Path, test: &Value) -> Result<CaseResult> {
+    let (valid, code) = expected(test);
+    let relation = test["relation"].as_str();
+    let mut case = CaseResult::new(match (valid, relation) {
+        (true, Some(r)) => format!("{r} ids"),
+        _ => describe(valid, &code),
+    });
+    let dir = tempfile::tempdir()?;
+    let item = test["item"].as_str();
+    if !valid {
+        let path = write_wit(dir.path(), "input", &test["wit"])?;
+        let (step, _) = run(composectl, &wit_args("id", &path, item))?;
+        if step.exit != Some(1) {
+            case.fail(format!("`wit id` exited {:?}, expected 1", step.exit));
+        } else if let Some(code) = &code
+            && !step.stderr.contains(&format!("error[{code}]"))
+        {
+            case.fail(format!("`wit id` did not report {code}"));
+        }
+        if let Some(at) = test["errorAt"].as_str()
+            && !step.stderr.contains(at)
+        {
+            case.fail(format!("the error does not point at `{at}`"));
+        }
+        case.steps.push(step);
+        return Ok(case);
+    }
+    let mut ids = Vec::new();
+    for side in ["a", "b"] {
+        let path = write_wit(dir.path(), side, &test[side])?;
+        let (step, _) = run(composectl, &wit_args("id", &path, item))?;
+        let line = step.stdout.trim_end_matches('\n');
+        let well_formed = line.len() == 71 && line.starts_with("sha256:") && !line.contains('\n');
+        if step.exit != Some(0) || !well_formed {
+            case.fail(format!(
+                "`wit id` of `{side}` exited {:?} printing {:?}",
+                step.exit, step.stdout
+            ));
+        }
+        ids.push(line.to_owned());
+        case.steps.push(step);
+        if side == "a" {
+            let (step, _) = run(composectl, &wit_args("canon", &path, item))?;
+            if step.exit != Some(0) || !step.stdout.contains("canon:wit/v1") {
+                case.fail(format!("`wit canon` exited {:?}", step.exit));
+            }
+            case.steps.push(step);
+        }
+    }
+    match relation {
+        Some("same") if ids[0] != ids[1] => {
+            case.fail(format!("ids differ: {} vs {}", ids[0], ids[1]))
+        }
+        Some("different") if ids[0] == ids[1] => case.fail(format!("ids agree: {}", ids[0])),
+        Some("same" | "different") => {}
+        other => anyhow::bail!("`relation` must be `same` or `different`, not {other:?}"),
+    }
+    Ok(case)
 }
