@@ -262,7 +262,14 @@ pub fn wit(composectl: &Path, test: &Value) -> Result<CaseResult> {
     let dir = tempfile::tempdir()?;
     let item = test["item"].as_str();
     if !valid {
-        let path = write_wit(dir.path(), "input", &test["wit"])?;
+        let path = match test["wasm"].as_str() {
+            Some(h) => {
+                let p = dir.path().join("input.wasm");
+                std::fs::write(&p, unhex(h)?)?;
+                p.to_str().context("temporary path is not UTF-8")?.to_owned()
+            }
+            None => write_wit(dir.path(), "input", &test["wit"])?,
+        };
         let (step, _) = run(composectl, &wit_args("id", &path, item))?;
         if step.exit != Some(1) {
             case.fail(format!("`wit id` exited {:?}, expected 1", step.exit));
