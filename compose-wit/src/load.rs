@@ -108,17 +108,17 @@ impl Wit {
         }
         let mut found = Vec::new();
         for (id, iface) in self.resolve.interfaces.iter() {
-            if let (Some(n), Some(p)) = (&iface.name, iface.package) {
-                if matches(&self.resolve, p, n, name) {
-                    found.push(Item::Interface(id));
-                }
+            if let (Some(n), Some(p)) = (&iface.name, iface.package)
+                && matches(&self.resolve, p, n, name)
+            {
+                found.push(Item::Interface(id));
             }
         }
         for (id, world) in self.resolve.worlds.iter() {
-            if let Some(p) = world.package {
-                if matches(&self.resolve, p, &world.name, name) {
-                    found.push(Item::World(id));
-                }
+            if let Some(p) = world.package
+                && matches(&self.resolve, p, &world.name, name)
+            {
+                found.push(Item::World(id));
             }
         }
         if let [one] = found[..] {
@@ -131,10 +131,10 @@ impl Wit {
             .cloned()
             .collect();
         for (id, iface) in self.resolve.interfaces.iter() {
-            if iface.package != Some(self.package) {
-                if let Some(q) = self.resolve.id_of(id) {
-                    names.push(q);
-                }
+            if iface.package != Some(self.package)
+                && let Some(q) = self.resolve.id_of(id)
+            {
+                names.push(q);
             }
         }
         let available = if found.len() > 1 {

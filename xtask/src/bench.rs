@@ -8,31 +8,54 @@ use serde_json::{Value, json};
 
 use crate::util::{self, cargo, root, target_dir};
 
-/// One benchmark group: the bench target that runs it and the rows it reports.
-struct Group {
-    /// `cargo bench --package P --bench B`.
-    package: &'static str,
-    bench: &'static str,
-    /// Criterion group name.
-    group: &'static str,
-    /// Results file under `bench/results/`.
-    results: &'static str,
+pub fn run() -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "--package", "compose-model", "--bench", "plan"]);
+    util::run(cmd)?;
+    foundation()?;
+
+    let mut cmd = cargo();
+    cmd.args(["bench", "--package", "compose-wit", "--bench", "wasi"]);
+    cmd.env("COMPOSE_WASI_WIT", wasi_wit_dir()?);
+    util::run(cmd)?;
+    wit()
 }
 
-const GROUPS: &[Group] = &[Group {
-    package: "compose-model",
-    bench: "plan",
-    group: "plan-1000",
-    results: "foundation.json",
-}];
-
-pub fn run() -> Result<()> {
-    for g in GROUPS {
-        let mut cmd = cargo();
-        cmd.args(["bench", "--package", g.package, "--bench", g.bench]);
-        util::run(cmd)?;
+/// The WASI 0.2 WIT that wasmtime-wasi-http vendors: the `wit/` folder of that crate's source,
+/// fetched (not built) into cargo's registry through a throwaway manifest if it is not there.
+fn wasi_wit_dir() -> Result<std::path::PathBuf> {
+    const CRATE: &str = "wasmtime-wasi-http";
+    const VERSION: &str = "50.0.1";
+    let find = || -> Option<std::path::PathBuf> {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo"))
+            })?;
+        std::fs::read_dir(home.join("registry/src"))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join(format!("{CRATE}-{VERSION}/wit")))
+            .find(|p| p.is_dir())
+    };
+    if let Some(dir) = find() {
+        return Ok(dir);
     }
-    foundation()
+    let tmp = std::env::temp_dir().join("compose-xtask-wasi-wit");
+    std::fs::create_dir_all(tmp.join("src"))?;
+    std::fs::write(
+        tmp.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"fetch-wasi-wit\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\n{CRATE} = \"={VERSION}\"\n\n[workspace]\n"
+        ),
+    )?;
+    std::fs::write(tmp.join("src/lib.rs"), "")?;
+    let mut fetch = std::process::Command::new("cargo");
+    fetch.current_dir(&tmp).arg("fetch");
+    util::run(fetch)?;
+    find().with_context(|| {
+        format!("`{CRATE}` {VERSION} was fetched but its `wit/` folder was not found")
+    })
 }
 
 /// Mean and 95% interval (nanoseconds) of one criterion benchmark.
@@ -63,7 +86,7 @@ fn ms(ns: f64) -> String {
 }
 
 fn foundation() -> Result<()> {
-    let g = &GROUPS[0];
+    let group = "plan-1000";
     let names = [
         "encode/canonical",
         "encode/ciborium",
@@ -76,7 +99,7 @@ fn foundation() -> Result<()> {
     let mut results = serde_json::Map::new();
     let mut means = std::collections::BTreeMap::new();
     for name in names {
-        let (mean, low, high) = estimate(g.group, name)?;
+        let (mean, low, high) = estimate(group, name)?;
         means.insert(name, mean);
         results.insert(
             name.into(),
@@ -86,7 +109,7 @@ fn foundation() -> Result<()> {
     let ratio = (means["encode/canonical"] + means["decode/canonical"])
         / (means["encode/ciborium"] + means["decode/ciborium"]);
     let doc = json!({
-        "benchmark": g.group,
+        "benchmark": group,
         "what": "canonical CBOR (to_canonical_vec + strict decode) vs plain ciborium (into_writer + from_reader into ciborium::Value) on a 1,000-component plan; plan validation from TOML and from CBOR",
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "results": results,
@@ -100,7 +123,7 @@ fn foundation() -> Result<()> {
             "validate_ms": { "max": 50.0, "met": means["validate/toml"] / 1e6 < 50.0 && means["validate/cbor"] / 1e6 < 50.0 },
         },
     });
-    let out = root().join("bench/results").join(g.results);
+    let out = root().join("bench/results/foundation.json");
     std::fs::create_dir_all(out.parent().unwrap())?;
     std::fs::write(&out, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("failed to write `{}`", out.display()))?;
@@ -151,4 +174,49 @@ fn replace_section(path: &Path, name: &str, body: &str) -> Result<()> {
     };
     let new = format!("{}{start}{body}{}", &text[..s], &text[e..]);
     std::fs::write(path, new).with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+fn wit() -> Result<()> {
+    let group = "wasi-ids";
+    let packages = [
+        "wasi:io",
+        "wasi:clocks",
+        "wasi:random",
+        "wasi:filesystem",
+        "wasi:sockets",
+        "wasi:cli",
+        "wasi:http",
+    ];
+    let mut results = serde_json::Map::new();
+    let mut table = String::from(
+        "| WASI 0.2 package (as vendored by wasmtime-wasi-http 50.0.1) | ids of all its interfaces |\n|---|---|\n",
+    );
+    for name in packages.iter().chain(&["all", "parse"]) {
+        let (mean, low, high) = estimate(group, name)?;
+        results.insert(
+            (*name).into(),
+            json!({ "mean_ns": mean, "low_ns": low, "high_ns": high }),
+        );
+        let label = match *name {
+            "all" => "**all of WASI** (goal < 20 ms)".to_owned(),
+            "parse" => "(parsing all of WASI with wit-parser, for scale)".to_owned(),
+            n => format!("`{n}`"),
+        };
+        table.push_str(&format!("| {label} | {:.3} ms |\n", mean / 1e6));
+    }
+    let all = results["all"]["mean_ns"].as_f64().unwrap_or(f64::MAX);
+    let doc = json!({
+        "benchmark": group,
+        "what": "canonical ids of every interface of each WASI 0.2 package (compose_wit::Wit::id), parsed once beforehand",
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "results": results,
+        "goals": { "all_wasi_ms": { "max": 20.0, "met": all / 1e6 < 20.0 } },
+    });
+    let out = root().join("bench/results/wit.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("failed to write `{}`", out.display()))?;
+    replace_section(&root().join("bench/README.md"), "wit", &table)?;
+    println!("{table}");
+    println!("wrote {}", out.display());
+    Ok(())
 }

@@ -266,7 +266,9 @@ pub fn wit(composectl: &Path, test: &Value) -> Result<CaseResult> {
             Some(h) => {
                 let p = dir.path().join("input.wasm");
                 std::fs::write(&p, unhex(h)?)?;
-                p.to_str().context("temporary path is not UTF-8")?.to_owned()
+                p.to_str()
+                    .context("temporary path is not UTF-8")?
+                    .to_owned()
             }
             None => write_wit(dir.path(), "input", &test["wit"])?,
         };
