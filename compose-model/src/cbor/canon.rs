@@ -28,13 +28,7 @@ pub fn canonicalize_into(bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
         scratch: Vec::new(),
     };
     c.item(&mut r, out, 0)?;
-    if r.remaining() != 0 {
-        return Err(Error::new(
-            Code::CborTrailingBytes,
-            r.pos,
-            format!("{} bytes follow the first data item", r.remaining()),
-        ));
-    }
+    r.finish()?;
     Ok(())
 }
 

@@ -30,13 +30,7 @@ pub fn check(bytes: &[u8]) -> Result<()> {
 fn strict(bytes: &[u8]) -> Result<()> {
     let mut r = Reader::new(bytes);
     item(&mut r, 0)?;
-    if r.remaining() != 0 {
-        return Err(Error::new(
-            Code::CborTrailingBytes,
-            r.pos,
-            format!("{} bytes follow the first data item", r.remaining()),
-        ));
-    }
+    r.finish()?;
     Ok(())
 }
 

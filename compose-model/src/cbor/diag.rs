@@ -27,13 +27,7 @@ fn render(bytes: &[u8], pretty: bool) -> Result<String> {
     let mut r = Reader::new(bytes);
     let mut out = String::new();
     item(&mut r, &mut out, 0, pretty)?;
-    if r.remaining() != 0 {
-        return Err(Error::new(
-            Code::CborTrailingBytes,
-            r.pos,
-            format!("{} bytes follow the first data item", r.remaining()),
-        ));
-    }
+    r.finish()?;
     Ok(out)
 }
 

@@ -135,6 +135,18 @@ impl<'a> Reader<'a> {
         Ok(&self.buf[start..self.pos])
     }
 
+    /// Requires that the whole input was one data item: nothing may follow it.
+    pub fn finish(&self) -> Result<()> {
+        if self.remaining() != 0 {
+            return Err(Error::new(
+                Code::CborTrailingBytes,
+                self.pos,
+                format!("{} bytes follow the first data item", self.remaining()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks that `count` items, each at least one byte, can still fit in the input, so a
     /// declared length is never trusted beyond what the input holds.
     pub fn ensure_items(&self, offset: usize, count: u64) -> Result<()> {

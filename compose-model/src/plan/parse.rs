@@ -365,6 +365,23 @@ fn capability_name(cx: &mut Cx, path: &str, node: Option<&Node>, name: &str) -> 
     None
 }
 
+/// A capability used as a table key: an unknown one is reported at the key.
+fn capability_key(
+    cx: &mut Cx,
+    path: &str,
+    node: &Node,
+    name: &str,
+    key_span: &Option<std::ops::Range<usize>>,
+) -> Option<Capability> {
+    let cap = capability_name(cx, path, Some(node), name);
+    if cap.is_none()
+        && let Some(d) = cx.diags.last_mut()
+    {
+        d.span = key_span.clone().or(d.span.take());
+    }
+    cap
+}
+
 fn need(cx: &mut Cx, path: &str, node: &Node) -> Option<Need> {
     match cx.choice(path, node, NEEDS)? {
         0 => Some(Need::Required),
@@ -420,10 +437,7 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
     let mut caps = Capabilities::default();
     for (name, key_span, n) in cx.map(path, node).unwrap_or_default() {
         let p = join(path, name);
-        let Some(cap) = capability_name(cx, &p, Some(n), name) else {
-            if let Some(d) = cx.diags.last_mut() {
-                d.span = key_span.clone().or(d.span.take());
-            }
+        let Some(cap) = capability_key(cx, &p, n, name, key_span) else {
             continue;
         };
         match cap {
@@ -551,10 +565,7 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
     let mut g = Grants::default();
     for (name, key_span, n) in cx.map(path, node).unwrap_or_default() {
         let p = join(path, name);
-        let Some(cap) = capability_name(cx, &p, Some(n), name) else {
-            if let Some(d) = cx.diags.last_mut() {
-                d.span = key_span.clone().or(d.span.take());
-            }
+        let Some(cap) = capability_key(cx, &p, n, name, key_span) else {
             continue;
         };
         let flag = |cx: &mut Cx| cx.boolean(&p, n).unwrap_or(false);
