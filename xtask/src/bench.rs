@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 
 use crate::util::{self, cargo, root, target_dir};
 
-pub fn run() -> Result<()> {
+pub fn run(report_only: bool) -> Result<()> {
+    if report_only {
+        foundation()?;
+        return wit();
+    }
     let mut cmd = cargo();
     cmd.args(["bench", "--package", "compose-model", "--bench", "plan"]);
     util::run(cmd)?;
@@ -60,10 +64,11 @@ fn wasi_wit_dir() -> Result<std::path::PathBuf> {
 
 /// Mean and 95% interval (nanoseconds) of one criterion benchmark.
 fn estimate(group: &str, name: &str) -> Result<(f64, f64, f64)> {
+    // Criterion replaces characters that are not safe in file names with `_`.
     let dir = target_dir()
         .join("criterion")
         .join(group)
-        .join(name.replace('/', "_"));
+        .join(name.replace(['/', ':'], "_"));
     let path = dir.join("new/estimates.json");
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(

@@ -17,8 +17,8 @@ Tasks:
   ci                 what CI runs: fmt --check, clippy -D warnings, all tests, conformance
   conformance        build composectl and run every conformance vector through it;
                      writes artifacts/conformance-summary.json
-  bench              run the benchmarks, write bench/results/*.json and the table in
-                     bench/README.md
+  bench [--report]   run the benchmarks, write bench/results/*.json and the tables in
+                     bench/README.md (--report: only rewrite them from the last run)
   fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
                      cargo-fuzz (`cargo +nightly install cargo-fuzz`)
 ";
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
         Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
