@@ -129,6 +129,26 @@ codes! {
     WitNoSuchItem = "E0302", "no interface or world of that name";
     /// A `.wasm` file that is neither a component nor an encoded WIT package.
     WitNotComponent = "E0303", "the file is not a component or an encoded WIT package";
+
+    // Emit.
+    /// A component's bytes do not have the digest the plan pins.
+    EmitDigestMismatch = "E0401", "component digest differs from the pinned digest";
+    /// A component does not export what the plan declares or wires to.
+    EmitMissingExport = "E0402", "component does not export what the plan names";
+    /// A wired import and export have different shapes.
+    EmitShapeMismatch = "E0403", "wired import and export have different shapes";
+    /// A component source cannot be found or read.
+    EmitSourceNotFound = "E0404", "component source not found";
+    /// A declared WIT identity differs from the component's own.
+    EmitIdentityMismatch = "E0405", "declared interface identity differs from the component's";
+    /// The plan's exports cannot be expressed as one composed component.
+    EmitUnsupportedComposition = "E0406", "composition exports cannot be expressed";
+    /// A guest crate failed to build for wasm32-wasip2.
+    EmitGuestBuildFailed = "E0407", "guest crate failed to build";
+    /// A component, or the composed result, is not a valid component.
+    EmitInvalidComponent = "E0408", "not a valid component";
+    /// A source kind this build cannot fetch.
+    EmitUnsupportedSource = "E0409", "component source kind not supported by this build";
 }
 
 impl std::fmt::Display for Code {

@@ -22,10 +22,12 @@
 mod error;
 mod form;
 mod load;
+mod shape;
 
 pub use error::Error;
 pub use form::{interface_form, package_form, world_form};
 pub use load::{Item, Wit};
+pub use shape::check_subset;
 
 use compose_model::Digest;
 use compose_model::cbor::{self, Value};

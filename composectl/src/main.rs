@@ -23,6 +23,8 @@ enum Composectl {
     Cbor(commands::cbor::CborCommand),
     #[command(subcommand)]
     Wit(commands::wit::WitCommand),
+    #[command(subcommand)]
+    Emit(commands::emit::EmitCommand),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Composectl::Plan(c) => c.execute(),
         Composectl::Cbor(c) => c.execute(),
         Composectl::Wit(c) => c.execute(),
+        Composectl::Emit(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

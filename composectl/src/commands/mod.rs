@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
 pub mod cbor;
+pub mod emit;
 pub mod plan;
 pub mod wit;

@@ -1,0 +1,113 @@
+//! A content-addressed blob store on disk: blobs by `sha256`, and named keys pointing at blobs.
+//! Every read checks the blob's digest; a corrupt entry is reported as missing and removed.
+
+use std::path::{Path, PathBuf};
+
+use compose_model::Digest;
+
+/// A blob store rooted at a folder:
+/// `blobs/sha256/<hex>` holds bytes, `keys/<kind>/<hex>` holds the digest of a blob.
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// A store at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> BlobStore {
+        BlobStore { root: root.into() }
+    }
+
+    /// The default store: `$COMPOSE_CACHE_DIR`, else `$XDG_CACHE_HOME/compose`, else
+    /// `~/.cache/compose`.
+    pub fn default_location() -> Option<BlobStore> {
+        if let Some(dir) = std::env::var_os("COMPOSE_CACHE_DIR") {
+            return Some(BlobStore::new(dir));
+        }
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+            return Some(BlobStore::new(PathBuf::from(dir).join("compose")));
+        }
+        std::env::var_os("HOME").map(|h| BlobStore::new(PathBuf::from(h).join(".cache/compose")))
+    }
+
+    /// The folder of the store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(hex(digest))
+    }
+
+    fn key_path(&self, kind: &str, key: &Digest) -> PathBuf {
+        self.root.join("keys").join(kind).join(hex(key))
+    }
+
+    /// Stores bytes and returns their digest.
+    pub fn put(&self, bytes: &[u8]) -> std::io::Result<Digest> {
+        let digest = Digest::of(bytes);
+        write_atomic(&self.blob_path(&digest), bytes)?;
+        Ok(digest)
+    }
+
+    /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
+    /// its digest is deleted and reported as absent.
+    pub fn get(&self, digest: &Digest) -> Option<Vec<u8>> {
+        let path = self.blob_path(digest);
+        let bytes = std::fs::read(&path).ok()?;
+        if Digest::of(&bytes) != *digest {
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        Some(bytes)
+    }
+
+    /// Points `key` of `kind` (e.g. `emit`) at the blob `digest`.
+    pub fn set_key(&self, kind: &str, key: &Digest, digest: &Digest) -> std::io::Result<()> {
+        write_atomic(&self.key_path(kind, key), digest.to_string().as_bytes())
+    }
+
+    /// The intact blob `key` of `kind` points at.
+    pub fn get_key(&self, kind: &str, key: &Digest) -> Option<(Digest, Vec<u8>)> {
+        let text = std::fs::read_to_string(self.key_path(kind, key)).ok()?;
+        let digest: Digest = text.trim().parse().ok()?;
+        let bytes = self.get(&digest)?;
+        Some((digest, bytes))
+    }
+}
+
+fn hex(d: &Digest) -> String {
+    d.to_string().trim_start_matches("sha256:").to_owned()
+}
+
+/// Writes a file atomically: a temporary file in the same folder, renamed into place.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlobStore;
+
+    #[test]
+    fn corrupt_blobs_are_never_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let d = store.put(b"component bytes").unwrap();
+        assert_eq!(store.get(&d).as_deref(), Some(&b"component bytes"[..]));
+        let key = compose_model::Digest::of(b"key");
+        store.set_key("emit", &key, &d).unwrap();
+        assert_eq!(store.get_key("emit", &key).unwrap().0, d);
+        // Flip the stored bytes: the entry is detected, removed, and reported absent.
+        std::fs::write(store.blob_path(&d), b"component bytez").unwrap();
+        assert_eq!(store.get_key("emit", &key), None);
+        assert!(!store.blob_path(&d).exists());
+    }
+}

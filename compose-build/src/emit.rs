@@ -1,0 +1,379 @@
+//! `emit`: plan → resolved, checked components → one composed component, cached by content.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use compose_model::plan::{self, Binding, Diagnostic, Plan};
+use compose_model::{Code, Digest};
+use compose_wit::{Item, Wit, check_subset};
+use wit_parser::{WorldItem, WorldKey};
+
+use crate::cache::BlobStore;
+use crate::source::{Resolved, resolve_all};
+
+/// How to emit. `Default` builds crates from the plan's nearest Cargo workspace into its
+/// `target/`, and uses no cache.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct EmitOptions {
+    /// The Cargo workspace (folder or `Cargo.toml`) that `crate` sources come from; default: the
+    /// nearest `Cargo.toml` above the plan.
+    pub workspace: Option<PathBuf>,
+    /// Where guest crates are built; default: the workspace's `target/`.
+    pub guest_target_dir: Option<PathBuf>,
+    /// The blob store for `blob` sources and for cached results.
+    pub cache: Option<BlobStore>,
+    /// Whether a cached result may be returned (results are stored either way).
+    pub use_cache: bool,
+}
+
+impl EmitOptions {
+    /// Sets the workspace crates come from.
+    pub fn workspace(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.workspace = Some(dir.into());
+        self
+    }
+
+    /// Sets where guest crates are built.
+    pub fn guest_target_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.guest_target_dir = Some(dir.into());
+        self
+    }
+
+    /// Uses a blob store, and returns cached results from it when `use_cache`.
+    pub fn cache(mut self, store: BlobStore, use_cache: bool) -> Self {
+        self.cache = Some(store);
+        self.use_cache = use_cache;
+        self
+    }
+}
+
+/// A composed component and what it was made from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Emitted {
+    /// The composed component.
+    pub bytes: Vec<u8>,
+    /// Its digest.
+    pub digest: Digest,
+    /// The digest of the plan's canonical CBOR.
+    pub plan_digest: Digest,
+    /// H(canonical plan, input digests, emitter version): what the cache is keyed by.
+    pub emit_key: Digest,
+    /// Whether it came from the cache.
+    pub cached: bool,
+    /// Each component's digest.
+    pub inputs: BTreeMap<String, Digest>,
+}
+
+/// Why emit failed: every problem found, as plan diagnostics.
+#[derive(Debug)]
+pub struct EmitError {
+    /// The plan file, for messages.
+    pub file: String,
+    /// The plan's TOML text, for spans, when it came from TOML.
+    pub source: Option<String>,
+    /// The problems.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl EmitError {
+    fn new(file: &str, source: Option<String>, diagnostics: Vec<Diagnostic>) -> Self {
+        EmitError {
+            file: file.to_owned(),
+            source,
+            diagnostics,
+        }
+    }
+
+    /// The diagnostics rendered for a person.
+    pub fn render(&self) -> String {
+        plan::render(&self.file, self.source.as_deref(), &self.diagnostics)
+    }
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+/// The emitter's version, part of every emit key.
+const EMIT_VERSION: &str = "emit:v1";
+
+/// Reads a plan file (TOML or canonical CBOR) and emits its composition.
+pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
+    let file = plan_path.display().to_string();
+    let bytes = std::fs::read(plan_path).map_err(|e| {
+        EmitError::new(
+            &file,
+            None,
+            vec![Diagnostic::new(
+                Code::EmitSourceNotFound,
+                "",
+                format!("cannot read the plan `{file}`: {e}"),
+            )],
+        )
+    })?;
+    let (result, source) = match plan::Format::detect(plan_path, &bytes) {
+        plan::Format::Cbor => (plan::from_cbor(&bytes), None),
+        plan::Format::Toml => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            (plan::from_toml(&text), Some(text))
+        }
+    };
+    let plan = result.map_err(|d| EmitError::new(&file, source.clone(), d))?;
+    let base = plan_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    emit_plan(&plan, &base, options).map_err(|mut e| {
+        e.file = file;
+        e.source = source;
+        e
+    })
+}
+
+/// Emits the composition of a checked plan; relative paths resolve against `base`.
+pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
+    let fail = |d: Vec<Diagnostic>| EmitError::new("plan", None, d);
+    let mut diags = Vec::new();
+    let resolved = resolve_all(plan, base, options, &mut diags);
+    if !diags.is_empty() {
+        return Err(fail(diags));
+    }
+    let plan_cbor = plan.to_cbor();
+    let inputs: BTreeMap<String, Digest> = resolved
+        .iter()
+        .map(|(n, r)| (n.clone(), r.digest))
+        .collect();
+    let emit_key = emit_key(&plan_cbor, &inputs);
+    if let Some(store) = options.cache.as_ref().filter(|_| options.use_cache)
+        && let Some((digest, bytes)) = store.get_key("emit", &emit_key)
+    {
+        return Ok(Emitted {
+            bytes,
+            digest,
+            plan_digest: Digest::of(&plan_cbor),
+            emit_key,
+            cached: true,
+            inputs,
+        });
+    }
+    let surfaces = check(plan, &resolved, &mut diags);
+    if !diags.is_empty() {
+        return Err(fail(diags));
+    }
+    let bytes = crate::compose::compose(plan, &resolved, &surfaces).map_err(|d| fail(vec![d]))?;
+    let digest = Digest::of(&bytes);
+    if let Some(store) = &options.cache {
+        // Inputs too, so `blob` sources can name them later.
+        for r in resolved.values() {
+            let _ = store.put(&r.bytes);
+        }
+        if store.put(&bytes).is_ok() {
+            let _ = store.set_key("emit", &emit_key, &digest);
+        }
+    }
+    Ok(Emitted {
+        bytes,
+        digest,
+        plan_digest: Digest::of(&plan_cbor),
+        emit_key,
+        cached: false,
+        inputs,
+    })
+}
+
+/// H(canonical plan ‖ each component's name and digest ‖ emitter version).
+fn emit_key(plan_cbor: &[u8], inputs: &BTreeMap<String, Digest>) -> Digest {
+    let mut material = plan_cbor.to_vec();
+    for (name, d) in inputs {
+        material.extend_from_slice(name.as_bytes());
+        material.push(0);
+        material.extend_from_slice(d.as_bytes());
+    }
+    material.extend_from_slice(EMIT_VERSION.as_bytes());
+    Digest::of(&material)
+}
+
+/// What one component imports and exports, by the names in its binary.
+pub(crate) struct Surface {
+    pub wit: Wit,
+    pub imports: Vec<(String, Item)>,
+    pub exports: Vec<(String, Item)>,
+}
+
+impl Surface {
+    /// Finds a name as written in the plan: exactly, or without the binary name's `@version`.
+    fn find<'a>(list: &'a [(String, Item)], plan_name: &str) -> Option<&'a (String, Item)> {
+        list.iter().find(|(n, _)| n == plan_name).or_else(|| {
+            list.iter()
+                .find(|(n, _)| n.split('@').next() == Some(plan_name))
+        })
+    }
+}
+
+fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
+    let wit = Wit::from_component(&r.origin, &r.bytes).map_err(|e| {
+        Diagnostic::new(
+            Code::EmitInvalidComponent,
+            format!("components.{name}"),
+            format!(
+                "component `{name}` from `{}` is not a component: {e}",
+                r.origin
+            ),
+        )
+    })?;
+    let resolve = wit.resolve();
+    let world = resolve.packages[wit.package()]
+        .worlds
+        .values()
+        .next()
+        .copied();
+    let list = |items: Option<&wit_parser::IndexMap<WorldKey, WorldItem>>| -> Vec<(String, Item)> {
+        items
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, item)| match item {
+                WorldItem::Interface { id, .. } => {
+                    Some((resolve.name_world_key(key), Item::Interface(*id)))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let w = world.map(|w| &resolve.worlds[w]);
+    let imports = list(w.map(|w| &w.imports));
+    let exports = list(w.map(|w| &w.exports));
+    Ok(Surface {
+        wit,
+        imports,
+        exports,
+    })
+}
+
+/// Checks every component against the plan: declared exports exist with their ids, every
+/// import is bound (or is WASI, which the host provides deny-by-default), and every wire joins
+/// shapes that fit.
+fn check(
+    plan: &Plan,
+    resolved: &BTreeMap<String, Resolved>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Surface> {
+    let mut surfaces = BTreeMap::new();
+    for (name, r) in resolved {
+        match surface(name, r) {
+            Ok(s) => {
+                surfaces.insert(name.clone(), s);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    for (name, c) in &plan.components {
+        let Some(s) = surfaces.get(name) else {
+            continue;
+        };
+        for (export, decl) in &c.exports {
+            let path = format!("components.{name}.exports.{export:?}");
+            match Surface::find(&s.exports, export) {
+                None => diags.push(missing_export(name, export, s, &path)),
+                Some((_, item)) => {
+                    if let Some(want) = decl.wit {
+                        let have = s.wit.id(*item);
+                        if want != have {
+                            diags.push(Diagnostic::new(
+                                Code::EmitIdentityMismatch,
+                                path,
+                                format!("`{name}` exports `{export}` with identity `{have}`, but the plan expects `{want}`; update `wit` or the component"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (import, item) in &s.imports {
+            let binding = c
+                .imports
+                .iter()
+                .find(|(k, _)| *k == import || import.split('@').next() == Some(k.as_str()));
+            let path = format!(
+                "components.{name}.imports.{:?}",
+                binding.map_or(import.as_str(), |(k, _)| k.as_str())
+            );
+            match binding.map(|(_, b)| b) {
+                None if import.starts_with("wasi:") => {}
+                None => diags.push(Diagnostic::new(
+                    Code::PlanUnboundImport,
+                    path,
+                    format!("`{name}` imports `{import}`, which the plan does not bind; wire it to a component (`\"{}\" = \"<component>\"` under `components.{name}.imports`), take it from the host, or deny it", import.split('@').next().unwrap_or(import)),
+                )),
+                Some(Binding::Component(w)) => {
+                    let Some(target) = surfaces.get(&w.component) else { continue };
+                    let wanted = w.export.as_deref().unwrap_or(import);
+                    let Some((_, export_item)) = Surface::find(&target.exports, wanted) else {
+                        diags.push(missing_export(&w.component, wanted, target, &path));
+                        continue;
+                    };
+                    let (imp, exp) = (s.wit.form(*item), target.wit.form(*export_item));
+                    if let Err(why) = check_subset(&imp, &exp) {
+                        diags.push(Diagnostic::new(
+                            Code::EmitShapeMismatch,
+                            path.clone(),
+                            format!(
+                                "`{name}` imports `{import}` (identity `{}`), but `{}` exports `{wanted}` with another shape (identity `{}`): {why}; rebuild both against the same WIT",
+                                s.wit.id(*item),
+                                w.component,
+                                target.wit.id(*export_item)
+                            ),
+                        ));
+                    }
+                    if let Some(want) = w.wit {
+                        let have = target.wit.id(*export_item);
+                        if want != have {
+                            diags.push(Diagnostic::new(
+                                Code::EmitIdentityMismatch,
+                                path,
+                                format!("the plan expects `{wanted}` of `{}` to have identity `{want}`, but it has `{have}`", w.component),
+                            ));
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for (export, w) in &plan.exports {
+        let Some(s) = surfaces.get(&w.component) else {
+            continue;
+        };
+        let wanted = w.export.as_deref().unwrap_or(export);
+        if Surface::find(&s.exports, wanted).is_none() {
+            diags.push(missing_export(
+                &w.component,
+                wanted,
+                s,
+                &format!("exports.{export:?}"),
+            ));
+        }
+    }
+    surfaces
+}
+
+fn missing_export(component: &str, export: &str, s: &Surface, path: &str) -> Diagnostic {
+    let have: Vec<String> = s.exports.iter().map(|(n, _)| format!("`{n}`")).collect();
+    Diagnostic::new(
+        Code::EmitMissingExport,
+        path,
+        format!(
+            "component `{component}` does not export `{export}`; it exports {}",
+            if have.is_empty() {
+                "nothing".to_owned()
+            } else {
+                have.join(", ")
+            }
+        ),
+    )
+}

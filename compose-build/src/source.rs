@@ -1,0 +1,162 @@
+//! Resolving the plan's component sources to bytes and digests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use compose_model::plan::{Diagnostic, Plan, Source};
+use compose_model::{Code, Digest};
+
+use crate::emit::EmitOptions;
+
+/// A component's bytes, digest, and where they came from.
+pub(crate) struct Resolved {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    pub origin: String,
+}
+
+fn at(name: &str, field: &str) -> String {
+    format!("components.{name}.{field}")
+}
+
+/// Resolves every component; problems are pushed to `diags`.
+pub(crate) fn resolve_all(
+    plan: &Plan,
+    base: &Path,
+    options: &EmitOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Resolved> {
+    let mut out = BTreeMap::new();
+    let crates: Vec<&str> = plan
+        .components
+        .values()
+        .filter_map(|c| match &c.source {
+            Source::Crate(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let built = if crates.is_empty() {
+        Ok(BTreeMap::new())
+    } else {
+        build_crates(base, &crates, options)
+    };
+    for (name, c) in &plan.components {
+        let (bytes, origin) = match &c.source {
+            Source::Path(p) => {
+                let path = base.join(p);
+                match std::fs::read(&path) {
+                    Ok(b) => (b, path.display().to_string()),
+                    Err(e) => {
+                        diags.push(Diagnostic::new(
+                            Code::EmitSourceNotFound,
+                            at(name, "path"),
+                            format!("component `{name}`: cannot read `{}`: {e}; fix the path (it is relative to the plan file)", path.display()),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            Source::Crate(krate) => match &built {
+                Ok(paths) => match paths.get(krate).map(|p| (std::fs::read(p), p)) {
+                    Some((Ok(b), p)) => (b, p.display().to_string()),
+                    _ => continue,
+                },
+                Err((code, message)) => {
+                    diags.push(Diagnostic::new(
+                        *code,
+                        at(name, "crate"),
+                        format!("component `{name}`: {message}"),
+                    ));
+                    continue;
+                }
+            },
+            Source::Blob(d) => match options.cache.as_ref().and_then(|s| s.get(d)) {
+                Some(b) => (b, d.to_string()),
+                None => {
+                    diags.push(Diagnostic::new(
+                        Code::EmitSourceNotFound,
+                        at(name, "blob"),
+                        format!("component `{name}`: blob `{d}` is not in the blob store; add it (`composectl` stores every input it resolves) or use `path`"),
+                    ));
+                    continue;
+                }
+            },
+            Source::Oci(r) => {
+                diags.push(Diagnostic::new(
+                    Code::EmitUnsupportedSource,
+                    at(name, "oci"),
+                    format!("component `{name}`: `{r}` is an OCI reference, and this build has no OCI client yet; pull it and use `path` or `blob`"),
+                ));
+                continue;
+            }
+            _ => continue,
+        };
+        let digest = Digest::of(&bytes);
+        if let Some(pinned) = c.digest
+            && pinned != digest
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::EmitDigestMismatch,
+                    at(name, "digest"),
+                    format!("component `{name}` from `{origin}` has digest `{digest}`, but the plan pins `{pinned}`; the bytes changed, so check where they come from, then update `digest`"),
+                ),
+            );
+            continue;
+        }
+        out.insert(
+            name.clone(),
+            Resolved {
+                bytes,
+                digest,
+                origin,
+            },
+        );
+    }
+    out
+}
+
+/// Builds the crates the plan names, once, from the plan's Cargo workspace.
+fn build_crates(
+    base: &Path,
+    crates: &[&str],
+    options: &EmitOptions,
+) -> Result<BTreeMap<String, PathBuf>, (Code, String)> {
+    let manifest = match &options.workspace {
+        Some(w) if w.is_dir() => w.join("Cargo.toml"),
+        Some(w) => w.clone(),
+        None => nearest_manifest(base).ok_or_else(|| {
+            (
+                Code::EmitSourceNotFound,
+                format!(
+                    "no Cargo.toml above `{}` to find crates in; pass the guest workspace",
+                    base.display()
+                ),
+            )
+        })?,
+    };
+    let target = match &options.guest_target_dir {
+        Some(t) => t.clone(),
+        None => manifest.parent().unwrap_or(Path::new(".")).join("target"),
+    };
+    crate::build_guests(&manifest, crates, &target).map_err(|e| {
+        let code = if e.starts_with("no crate") || e.starts_with("cannot read") {
+            Code::EmitSourceNotFound
+        } else {
+            Code::EmitGuestBuildFailed
+        };
+        (code, e)
+    })
+}
+
+fn nearest_manifest(dir: &Path) -> Option<PathBuf> {
+    let mut d = Some(dir);
+    while let Some(x) = d {
+        let m = x.join("Cargo.toml");
+        if m.is_file() {
+            return Some(m);
+        }
+        d = x.parent();
+    }
+    None
+}

@@ -1,0 +1,83 @@
+//! Whether an import can be satisfied by an export: the import's form must be part of the
+//! export's. A component that imports an interface carries only the functions it calls (and
+//! the types they reach), so equal ids are sufficient but not necessary.
+
+use compose_model::cbor::Value;
+
+/// Checks that every function and type of the `import` interface form appears, identical, in the
+/// `export` interface form. Returns what differs first, in words, when it does not.
+pub fn check_subset(import: &Value, export: &Value) -> Result<(), String> {
+    for (section, what) in [
+        ("functions", "function"),
+        ("types", "type"),
+        ("uses", "used type"),
+    ] {
+        let (Some(want), Some(have)) = (entries(import, section), entries(export, section)) else {
+            return Err(format!("the forms have no `{section}`"));
+        };
+        for (name, form) in want {
+            let Value::Text(name) = name else { continue };
+            match lookup(have, name) {
+                None => return Err(format!("the export has no {what} `{name}`")),
+                Some(other) if other != form => {
+                    return Err(format!(
+                        "{what} `{name}` differs between the import and the export"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn entries<'a>(form: &'a Value, key: &str) -> Option<&'a [(Value, Value)]> {
+    match lookup(map(form)?, key)? {
+        Value::Map(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn map(v: &Value) -> Option<&[(Value, Value)]> {
+    match v {
+        Value::Map(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn lookup<'a>(m: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
+    m.iter()
+        .find(|(k, _)| matches!(k, Value::Text(t) if t == key))
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_subset;
+    use crate::Wit;
+
+    fn form(text: &str) -> compose_model::cbor::Value {
+        let w = Wit::from_str("t.wit", text).unwrap();
+        w.form(w.find("i").unwrap())
+    }
+
+    #[test]
+    fn subsets_and_differences() {
+        let full =
+            form("package a:b; interface i { record r { x: u8 } f: func(v: r); g: func() -> u8; }");
+        let part = form("package a:b; interface i { record r { x: u8 } f: func(v: r); }");
+        let other = form("package a:b; interface i { record r { x: u16 } f: func(v: r); }");
+        assert_eq!(check_subset(&full, &full), Ok(()));
+        assert_eq!(check_subset(&part, &full), Ok(()));
+        assert!(
+            check_subset(&full, &part)
+                .unwrap_err()
+                .contains("function `g`")
+        );
+        assert!(
+            check_subset(&other, &full)
+                .unwrap_err()
+                .contains("type `r`")
+        );
+    }
+}
