@@ -8,8 +8,8 @@ use compose_model::{Code, Digest};
 use compose_wit::{Item, Wit, check_subset};
 use wit_parser::{WorldItem, WorldKey};
 
-use crate::cache::BlobStore;
 use crate::source::{Resolved, resolve_all};
+use compose_model::blobs::BlobStore;
 
 /// How to emit. `Default` builds crates from the plan's nearest Cargo workspace into its
 /// `target/`, and uses no cache.

@@ -10,12 +10,11 @@
 //! ```
 #![deny(missing_docs)]
 
-mod cache;
 mod compose;
 mod emit;
 mod guest;
 mod source;
 
-pub use cache::BlobStore;
+pub use compose_model::blobs::BlobStore;
 pub use emit::{EmitError, EmitOptions, Emitted, emit, emit_plan};
 pub use guest::build_guests;

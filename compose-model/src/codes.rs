@@ -149,6 +149,24 @@ codes! {
     EmitInvalidComponent = "E0408", "not a valid component";
     /// A source kind this build cannot fetch.
     EmitUnsupportedSource = "E0409", "component source kind not supported by this build";
+
+    // Exec.
+    /// A required capability that the host policy refuses.
+    ExecCapabilityRefused = "E0501", "required capability refused by the host";
+    /// The component trapped.
+    ExecTrap = "E0502", "the component trapped";
+    /// A memory, instance or table limit was hit.
+    ExecLimit = "E0503", "a resource limit was exceeded";
+    /// The run took longer than its deadline.
+    ExecTimeout = "E0504", "the run exceeded its time limit";
+    /// The run used up its fuel.
+    ExecFuel = "E0505", "the run used up its fuel";
+    /// The component imports something the host does not provide under this plan.
+    ExecImportRefused = "E0506", "an import is not provided under this plan";
+    /// The bytes are not a component this runtime can compile, or not a command.
+    ExecInvalidComponent = "E0507", "not a runnable component";
+    /// The guest recursed past the stack limit.
+    ExecStackOverflow = "E0508", "the component overflowed its stack";
 }
 
 impl std::fmt::Display for Code {

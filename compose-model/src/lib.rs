@@ -5,6 +5,7 @@
 //! crate, so it links neither Wasmtime nor the WIT toolchain.
 #![deny(missing_docs)]
 
+pub mod blobs;
 pub mod cbor;
 pub mod codes;
 pub mod digest;

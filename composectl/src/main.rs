@@ -25,6 +25,8 @@ enum Composectl {
     Wit(commands::wit::WitCommand),
     #[command(subcommand)]
     Emit(commands::emit::EmitCommand),
+    #[command(subcommand)]
+    Exec(commands::exec::ExecCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Composectl::Cbor(c) => c.execute(),
         Composectl::Wit(c) => c.execute(),
         Composectl::Emit(c) => c.execute(),
+        Composectl::Exec(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

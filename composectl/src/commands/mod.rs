@@ -2,5 +2,6 @@
 
 pub mod cbor;
 pub mod emit;
+pub mod exec;
 pub mod plan;
 pub mod wit;

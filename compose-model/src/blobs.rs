@@ -1,9 +1,9 @@
-//! A content-addressed blob store on disk: blobs by `sha256`, and named keys pointing at blobs.
+//! A content-addressed blob store on disk (shared by emit and exec): blobs by `sha256`, and named keys pointing at blobs.
 //! Every read checks the blob's digest; a corrupt entry is reported as missing and removed.
 
 use std::path::{Path, PathBuf};
 
-use compose_model::Digest;
+use crate::Digest;
 
 /// A blob store rooted at a folder:
 /// `blobs/sha256/<hex>` holds bytes, `keys/<kind>/<hex>` holds the digest of a blob.
@@ -80,8 +80,8 @@ fn hex(d: &Digest) -> String {
     d.to_string().trim_start_matches("sha256:").to_owned()
 }
 
-/// Writes a file atomically: a temporary file in the same folder, renamed into place.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file atomically (never leaves a partial file): a temporary file in the same folder, renamed into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -102,7 +102,7 @@ mod tests {
         let store = BlobStore::new(dir.path());
         let d = store.put(b"component bytes").unwrap();
         assert_eq!(store.get(&d).as_deref(), Some(&b"component bytes"[..]));
-        let key = compose_model::Digest::of(b"key");
+        let key = crate::Digest::of(b"key");
         store.set_key("emit", &key, &d).unwrap();
         assert_eq!(store.get_key("emit", &key).unwrap().0, d);
         // Flip the stored bytes: the entry is detected, removed, and reported absent.

@@ -1,0 +1,129 @@
+//! The Wasmtime engine for a policy, and compiled code cached by content.
+//!
+//! CPU limits: a wall-clock deadline (`policy.timeout-ms`) uses epoch interruption — a host
+//! thread ticks the engine's epoch every 10 ms, and a guest past its deadline traps at its next
+//! loop header or call. It costs almost nothing, and is what a person means by a timeout. Fuel
+//! (`policy.fuel`) counts executed instructions exactly but slows every run, so it is enabled
+//! only when the plan sets it.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use compose_model::blobs::BlobStore;
+use compose_model::plan::Policy;
+use compose_model::{Code, Digest};
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+use crate::ExecError;
+
+/// How often the epoch advances.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+
+/// An engine configured for a plan's policy, with an epoch ticker and an optional cache of
+/// compiled code.
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    cache: Option<BlobStore>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    /// An engine for `policy`, with no compiled-code cache.
+    pub fn new(policy: &Policy) -> Result<Runtime, ExecError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.consume_fuel(policy.fuel.is_some());
+        let engine = Engine::new(&config).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("cannot configure Wasmtime: {e:#}"),
+            )
+        })?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (e, s) = (engine.weak(), stop.clone());
+        std::thread::Builder::new()
+            .name("compose-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match e.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| {
+                ExecError::new(
+                    Code::ExecInvalidComponent,
+                    format!("cannot start the epoch thread: {e}"),
+                )
+            })?;
+        Ok(Runtime {
+            engine,
+            cache: None,
+            stop,
+        })
+    }
+
+    /// Caches compiled code in `store`, keyed by the component's digest and the engine's
+    /// compatibility hash.
+    pub fn with_cache(mut self, store: BlobStore) -> Runtime {
+        self.cache = Some(store);
+        self
+    }
+
+    /// The exec key: H(component digest ‖ engine compatibility ‖ "exec:v1").
+    fn exec_key(&self, digest: &Digest) -> Digest {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let mut material = digest.as_bytes().to_vec();
+        material.extend_from_slice(&h.finish().to_le_bytes());
+        material.extend_from_slice(b"exec:v1");
+        Digest::of(&material)
+    }
+
+    /// Compiles a component, or loads its compiled code from the cache. Returns whether the
+    /// cache was used.
+    pub fn compile(&self, bytes: &[u8]) -> Result<(Component, bool), ExecError> {
+        let key = self.exec_key(&Digest::of(bytes));
+        if let Some((_, code)) = self.cache.as_ref().and_then(|c| c.get_key("exec", &key))
+            && let Some(component) = self.deserialize(&code)
+        {
+            return Ok((component, true));
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("cannot compile the component: {e:#}"),
+            )
+        })?;
+        if let (Some(cache), Ok(code)) = (&self.cache, component.serialize())
+            && let Ok(d) = cache.put(&code)
+        {
+            let _ = cache.set_key("exec", &key, &d);
+        }
+        Ok((component, false))
+    }
+
+    /// Loads cached compiled code; `None` (and a recompile) when Wasmtime refuses it.
+    #[allow(unsafe_code)]
+    fn deserialize(&self, code: &[u8]) -> Option<Component> {
+        // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
+        // bytes are: the blob store returns them only if their SHA-256 still matches the digest
+        // recorded when *this* runtime serialized them (so they are neither corrupt nor
+        // swapped), under a key that includes the engine's precompile compatibility hash; and
+        // Wasmtime itself rejects code from another version or configuration. The cache folder
+        // must not be writable by anyone less trusted than the user running this.
+        unsafe { Component::deserialize(&self.engine, code) }.ok()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,140 @@
+//! What a run may use: the plan's requests, capped by its grants and by the host's policy.
+
+use std::collections::BTreeSet;
+
+use compose_model::Code;
+use compose_model::plan::{Capability, DirGrant, Mode, Need, Plan};
+
+use crate::ExecError;
+
+/// The host's own policy: capabilities it refuses whatever the plan says.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct HostPolicy {
+    /// Capabilities the host refuses. A required request for one stops the run before
+    /// instantiation; an optional one is left out.
+    pub refuse: BTreeSet<Capability>,
+}
+
+impl HostPolicy {
+    /// Refuses a capability.
+    pub fn refuse(mut self, cap: Capability) -> Self {
+        self.refuse.insert(cap);
+        self
+    }
+}
+
+/// What the run gets: only what some component requests, the plan grants and the host allows.
+///
+/// Components composed into one share its WASI imports, so this is the union over the
+/// components; a component that does not import an interface cannot use it at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Effective {
+    /// stdin, stdout, stderr.
+    pub stdio: bool,
+    /// Command-line arguments.
+    pub args: bool,
+    /// Real clocks (otherwise fixed ones).
+    pub clocks: bool,
+    /// Real random numbers (otherwise a fixed deterministic stream).
+    pub random: bool,
+    /// Environment variable names passed through.
+    pub env: Vec<String>,
+    /// Directories preopened.
+    pub dirs: Vec<DirGrant>,
+    /// Socket destinations allowed.
+    pub network: Vec<String>,
+    /// HTTP authorities allowed.
+    pub http: Vec<String>,
+}
+
+impl Effective {
+    /// Computes what a run of `plan` gets under `host`; a required capability the host refuses
+    /// is an error naming the component.
+    pub fn compute(plan: &Plan, host: &HostPolicy) -> Result<Effective, ExecError> {
+        let g = &plan.grants;
+        let mut e = Effective::default();
+        for (name, c) in &plan.components {
+            let caps = &c.capabilities;
+            let flags = [
+                (Capability::Stdio, caps.stdio, g.stdio, &mut e.stdio),
+                (Capability::Args, caps.args, g.args, &mut e.args),
+                (Capability::Clocks, caps.clocks, g.clocks, &mut e.clocks),
+                (Capability::Random, caps.random, g.random, &mut e.random),
+            ];
+            for (cap, need, granted, slot) in flags {
+                if let Some(need) = need {
+                    *slot |= allow(name, cap, need, granted, host)?;
+                }
+            }
+            if let Some(r) = &caps.env {
+                for n in &r.names {
+                    if allow(name, Capability::Env, r.need, g.env.contains(n), host)?
+                        && !e.env.contains(n)
+                    {
+                        e.env.push(n.clone());
+                    }
+                }
+            }
+            for d in &caps.dirs {
+                let grant = g
+                    .dirs
+                    .iter()
+                    .find(|gd| gd.guest == d.guest && (gd.mode == Mode::Rw || d.mode == Mode::Ro));
+                if allow(name, Capability::Dirs, d.need, grant.is_some(), host)?
+                    && let Some(gd) = grant
+                    && !e.dirs.contains(gd)
+                {
+                    e.dirs.push(gd.clone());
+                }
+            }
+            for (cap, req, granted, slot) in [
+                (
+                    Capability::Network,
+                    &caps.network,
+                    &g.network,
+                    &mut e.network,
+                ),
+                (Capability::Http, &caps.http, &g.http, &mut e.http),
+            ] {
+                let Some(r) = req else { continue };
+                for a in &r.allow {
+                    if allow(name, cap, r.need, granted.contains(a), host)? && !slot.contains(a) {
+                        slot.push(a.clone());
+                    }
+                }
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// Whether one request is met; a refused required request is an error.
+fn allow(
+    component: &str,
+    cap: Capability,
+    need: Need,
+    granted: bool,
+    host: &HostPolicy,
+) -> Result<bool, ExecError> {
+    let refused = host.refuse.contains(&cap);
+    if granted && !refused {
+        return Ok(true);
+    }
+    if need == Need::Required {
+        let why = if refused {
+            "the host policy refuses it"
+        } else {
+            "the plan does not grant it"
+        };
+        return Err(ExecError::new(
+            Code::ExecCapabilityRefused,
+            format!(
+                "`{component}` requires `{}`, but {why}; the run was stopped before instantiation (grant it, or make the request optional)",
+                cap.as_str()
+            ),
+        ));
+    }
+    Ok(false)
+}

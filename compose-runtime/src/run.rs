@@ -1,0 +1,203 @@
+//! Running a `wasi:cli/run` composition: check imports against the plan, link WASI with the
+//! run's allowances, apply limits and deadlines, and report what stopped the guest.
+
+use compose_model::Code;
+use compose_model::plan::{Binding, Plan};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::engine::TICK;
+use crate::limits::Limits;
+use crate::{Effective, ExecError, HostPolicy, Runtime};
+
+/// Per-run host state.
+struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: Limits,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// WASI 0.2 interfaces the runtime links; everything else must be bound by the plan.
+const WASI_RUN: &[&str] = &[
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
+
+impl Runtime {
+    /// Runs a `wasi:cli/run` composition of `plan` with `args`, and returns its exit code.
+    ///
+    /// Nothing is given that the plan does not request and grant and `host` does not allow:
+    /// a required capability that is refused stops the run before instantiation.
+    pub fn run(
+        &self,
+        plan: &Plan,
+        component: &[u8],
+        args: &[String],
+        host: &HostPolicy,
+    ) -> Result<u8, ExecError> {
+        let allowed = Effective::compute(plan, host)?;
+        let (component, _) = self.compile(component)?;
+        let mut linker: Linker<Host> = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("cannot link WASI: {e:#}"),
+            )
+        })?;
+        let mut denied = false;
+        for (name, _) in component.component_type().imports(&self.engine) {
+            if WASI_RUN.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
+            if name.starts_with("wasi:http/") {
+                return Err(ExecError::new(
+                    Code::ExecImportRefused,
+                    if allowed.http.is_empty() {
+                        format!(
+                            "the composition imports `{name}`, but the plan grants no outgoing HTTP; deny the import or grant `http`"
+                        )
+                    } else {
+                        format!(
+                            "the composition imports `{name}`; outgoing HTTP is served by `exec serve`, not by `exec run`"
+                        )
+                    },
+                ));
+            }
+            let bound = plan.components.values().find_map(|c| {
+                c.imports
+                    .iter()
+                    .find(|(k, _)| name == k.as_str() || name.split('@').next() == Some(k.as_str()))
+                    .map(|(_, b)| b)
+            });
+            match bound {
+                Some(Binding::Deny) => denied = true,
+                Some(Binding::Host { capability, .. }) => {
+                    return Err(ExecError::new(
+                        Code::ExecImportRefused,
+                        format!(
+                            "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide yet",
+                            capability.as_str()
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(ExecError::new(
+                        Code::ExecImportRefused,
+                        format!(
+                            "the composition imports `{name}`, which the host does not provide; wire it to a component or deny it in the plan"
+                        ),
+                    ));
+                }
+            }
+        }
+        if denied {
+            // Imports the plan denies trap when called; WASI is already defined, so only they remain.
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .map_err(|e| {
+                    ExecError::new(
+                        Code::ExecInvalidComponent,
+                        format!("cannot deny imports: {e:#}"),
+                    )
+                })?;
+        }
+        let deterministic = plan.policy.determinism == compose_model::plan::Determinism::Required;
+        let program = plan.name.clone().unwrap_or_else(|| "main".into());
+        let seed = plan.digest();
+        let wasi = crate::wasi::context(&allowed, args, &program, deterministic, seed.as_bytes())?;
+        let mut store = Store::new(
+            &self.engine,
+            Host {
+                wasi,
+                table: ResourceTable::new(),
+                limits: Limits::new(&plan.policy),
+            },
+        );
+        store.limiter(|h| &mut h.limits);
+        let ticks = plan
+            .policy
+            .timeout_ms
+            .map_or(u64::MAX, |ms| ms.div_ceil(TICK.as_millis() as u64).max(1));
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        if let Some(fuel) = plan.policy.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
+        }
+        let result = Command::instantiate(&mut store, &component, &linker)
+            .and_then(|command| command.wasi_cli_run().call_run(&mut store));
+        match result {
+            Ok(Ok(())) => Ok(0),
+            Ok(Err(())) => Ok(1),
+            Err(e) => {
+                if let Some(exit) = e.downcast_ref::<I32Exit>() {
+                    return Ok(u8::try_from(exit.0).unwrap_or(1));
+                }
+                Err(classify(
+                    &e,
+                    store.data().limits.hit.as_deref(),
+                    &plan.policy,
+                ))
+            }
+        }
+    }
+}
+
+/// Names what stopped the guest: a limit, the deadline, fuel, the stack, or a trap.
+fn classify(
+    e: &wasmtime::Error,
+    limit: Option<&str>,
+    policy: &compose_model::plan::Policy,
+) -> ExecError {
+    let detail = format!("{e:?}")
+        .lines()
+        .take(12)
+        .collect::<Vec<_>>()
+        .join("\n  ");
+    if let Some(limit) = limit {
+        return ExecError::new(
+            Code::ExecLimit,
+            format!("the component hit the {limit}, then trapped:\n  {detail}"),
+        );
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => ExecError::new(
+            Code::ExecTimeout,
+            format!(
+                "the run passed its deadline of {} ms (`policy.timeout-ms`) and was stopped:\n  {detail}",
+                policy.timeout_ms.unwrap_or(0)
+            ),
+        ),
+        Some(Trap::OutOfFuel) => ExecError::new(
+            Code::ExecFuel,
+            format!(
+                "the run used all its fuel ({} units, `policy.fuel`):\n  {detail}",
+                policy.fuel.unwrap_or(0)
+            ),
+        ),
+        Some(Trap::StackOverflow) => ExecError::new(
+            Code::ExecStackOverflow,
+            format!("the component overflowed its stack (unbounded recursion?):\n  {detail}"),
+        ),
+        _ => ExecError::new(
+            Code::ExecTrap,
+            format!("the component trapped:\n  {detail}"),
+        ),
+    }
+}

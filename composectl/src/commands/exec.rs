@@ -1,0 +1,141 @@
+//! `composectl exec`: run compositions on Wasmtime, deny-by-default.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use compose_build::{BlobStore, EmitOptions};
+use compose_model::plan::{self, Capability, Plan};
+use compose_runtime::{HostPolicy, Runtime};
+
+use crate::io;
+
+/// Run compositions.
+#[derive(Subcommand)]
+pub enum ExecCommand {
+    /// Run a `wasi:cli/run` composition: a plan (emitted first, cached) or a composed component
+    /// with `--plan`. The guest's exit code becomes ours; a refusal, limit or trap exits 1 with
+    /// its error code.
+    Run {
+        /// A plan (`.toml`/`.cbor`) or a composed component (`.wasm`).
+        input: PathBuf,
+        /// The plan a component was emitted from (for a `.wasm` input); without it nothing is
+        /// granted, not even stdout.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Capabilities the host refuses even if the plan grants them (repeatable).
+        #[arg(long = "refuse", value_name = "CAPABILITY")]
+        refuse: Vec<String>,
+        /// The blob store for emitted components and compiled code.
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Compile and compose again even when cached.
+        #[arg(long)]
+        no_cache: bool,
+        /// Arguments for the guest (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+impl ExecCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let ExecCommand::Run {
+            input,
+            plan,
+            refuse,
+            cache_dir,
+            no_cache,
+            args,
+        } = self;
+        let mut host = HostPolicy::default();
+        for name in &refuse {
+            let cap = Capability::parse(name).with_context(|| {
+                let all: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+                format!(
+                    "`--refuse {name}`: not a capability; use one of {}",
+                    all.join(", ")
+                )
+            })?;
+            host = host.refuse(cap);
+        }
+        let store = cache_dir
+            .map(BlobStore::new)
+            .or_else(BlobStore::default_location);
+        let is_wasm = std::fs::read(&input)
+            .map(|b| b.starts_with(b"\0asm"))
+            .unwrap_or(false);
+        let (plan, component) = if is_wasm {
+            let plan = match &plan {
+                Some(p) => match load_plan(p)? {
+                    Some(plan) => plan,
+                    None => return Ok(ExitCode::FAILURE),
+                },
+                None => {
+                    eprintln!(
+                        "note: no `--plan`: nothing is granted to `{}`, not even stdout",
+                        input.display()
+                    );
+                    Plan::new()
+                }
+            };
+            (plan, io::read(&input)?)
+        } else {
+            let Some(p) = load_plan(&input)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let mut options = EmitOptions::default();
+            if let Some(s) = &store {
+                options = options.cache(s.clone(), !no_cache);
+            }
+            match compose_build::emit(&input, &options) {
+                Ok(e) => (p, e.bytes),
+                Err(e) => {
+                    eprint!("{}", e.render());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        };
+        let mut runtime = match Runtime::new(&plan.policy) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        if let Some(s) = store.filter(|_| !no_cache) {
+            runtime = runtime.with_cache(s);
+        }
+        match runtime.run(&plan, &component, &args, &host) {
+            Ok(code) => Ok(ExitCode::from(code)),
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+/// Reads a valid plan, printing its errors otherwise.
+fn load_plan(path: &Path) -> Result<Option<Plan>> {
+    let bytes = io::read(path)?;
+    let (result, source) = match plan::Format::detect(path, &bytes) {
+        plan::Format::Cbor => (plan::from_cbor(&bytes), None),
+        plan::Format::Toml => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            (plan::from_toml(&text), Some(text))
+        }
+    };
+    match result {
+        Ok(p) => Ok(Some(p)),
+        Err(d) => {
+            eprint!(
+                "{}",
+                plan::render(&path.display().to_string(), source.as_deref(), &d)
+            );
+            Ok(None)
+        }
+    }
+}
