@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use compose_model::plan::Mode;
 use wasmtime_wasi::random::Deterministic;
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
 
 use crate::{Effective, ExecError};
@@ -87,10 +88,16 @@ pub(crate) fn context(
     b.allow_tcp(!allowed.is_empty());
     b.allow_udp(!allowed.is_empty());
     b.allow_ip_name_lookup(false);
-    b.socket_addr_check(move |addr: SocketAddr, _| {
-        let ok = allowed
+    b.socket_addr_check(move |addr: SocketAddr, used: SocketAddrUse| {
+        // An outgoing connection first asks to bind an ephemeral port on any address; that is
+        // allowed (listening on it is checked separately). Everything else must be listed.
+        let ephemeral = matches!(used, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind)
+            && addr.ip().is_unspecified()
+            && addr.port() == 0;
+        let listed = allowed
             .iter()
             .any(|a| a == &addr.to_string() || a == &addr.ip().to_string());
+        let ok = !allowed.is_empty() && (ephemeral || listed);
         Box::pin(async move { ok })
     });
     if !e.clocks || deterministic_run {
