@@ -69,10 +69,10 @@ pub fn build_guests(
             let package = packages.iter().find(|p| {
                 p.replace('_', "-") == name || a.package_id.repr.contains(&format!("#{p}@"))
             });
-            if let Some(p) = package {
-                if let Some(wasm) = a.filenames.iter().find(|f| f.extension() == Some("wasm")) {
-                    found.insert((*p).to_owned(), wasm.clone().into_std_path_buf());
-                }
+            if let Some(p) = package
+                && let Some(wasm) = a.filenames.iter().find(|f| f.extension() == Some("wasm"))
+            {
+                found.insert((*p).to_owned(), wasm.clone().into_std_path_buf());
             }
         }
     }

@@ -140,9 +140,25 @@ impl Runtime {
                 .set_fuel(fuel)
                 .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
         }
-        let result = Command::instantiate(&mut store, &component, &linker)
-            .and_then(|command| command.wasi_cli_run().call_run(&mut store));
-        match result {
+        let command = match Command::instantiate(&mut store, &component, &linker) {
+            Ok(c) => c,
+            Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
+                return Err(ExecError::new(
+                    Code::ExecInvalidComponent,
+                    format!(
+                        "cannot instantiate the composition: {e:#}; `exec run` needs a component that exports `wasi:cli/run`"
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(classify(
+                    &e,
+                    store.data().limits.hit.as_deref(),
+                    &plan.policy,
+                ));
+            }
+        };
+        match command.wasi_cli_run().call_run(&mut store) {
             Ok(Ok(())) => Ok(0),
             Ok(Err(())) => Ok(1),
             Err(e) => {

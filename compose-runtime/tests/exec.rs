@@ -261,3 +261,33 @@ fn compiled_code_is_cached_and_a_corrupt_entry_is_recompiled() {
         0
     );
 }
+
+#[test]
+fn traps_unprovided_imports_and_non_components_are_errors_with_codes() {
+    let (p, bytes) = probe("", "[grants]\nstdio = true\nargs = true\n");
+    let rt = Runtime::new(&p.policy).unwrap();
+    let err = rt
+        .run(&p, &bytes, &args(&["panic"]), &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(err.code, Code::ExecTrap, "{}", err.message);
+    // `app` alone imports a greeter nobody provides: refused before instantiation.
+    let app = std::fs::read(&guests()["app"]).unwrap();
+    let err = rt
+        .run(&Plan::new(), &app, &[], &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(err.code, Code::ExecImportRefused);
+    assert!(
+        err.message.contains("example:greet/greeter"),
+        "{}",
+        err.message
+    );
+    let err = rt
+        .run(
+            &Plan::new(),
+            b"\0asm\x0d\0\x01\0",
+            &[],
+            &HostPolicy::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code, Code::ExecInvalidComponent);
+}

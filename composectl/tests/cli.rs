@@ -254,3 +254,120 @@ fn wit_id_prints_one_line_and_errors_have_codes() {
         Some(2)
     );
 }
+
+fn guests_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/guests")
+}
+
+/// `exec run` of a plan: emit (building the guest crates), run, print, exit 0; the cache makes
+/// the second run reuse everything. Output goes through the real stdout of the process.
+#[test]
+fn exec_run_prints_the_greeting_and_propagates_failure() {
+    let cache = tempfile::tempdir().unwrap();
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
+    let plan = guests_dir().join("chain.toml");
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join("chain.wasm");
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args([
+            "emit",
+            "build",
+            plan.to_str().unwrap(),
+            "-o",
+            wasm.to_str().unwrap(),
+            "--guest-target-dir",
+            target.to_str().unwrap(),
+        ])
+        .env("COMPOSE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "exec",
+            "run",
+            wasm.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args(&args)
+            .env("COMPOSE_CACHE_DIR", cache.path())
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--", "Compose"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "*** Hello, Compose! ***\n"
+    );
+    // Without the plan nothing is granted: no output at all.
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(["exec", "run", wasm.to_str().unwrap()])
+        .env("COMPOSE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, b"");
+    // The host refusing a required capability: exit 1, the code, and no output.
+    let o = run(&["--refuse", "stdio"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[E0501]"), "{}", stderr(&o));
+    assert_eq!(o.stdout, b"");
+    assert_eq!(run(&["--refuse", "gpu"]).status.code(), Some(2));
+}
+
+/// With `determinism = "required"`, clocks and random numbers are fixed: two runs print the same
+/// bytes; without it, the clock is real.
+#[test]
+fn deterministic_runs_print_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/release/probe.wasm");
+    if !probe.exists() {
+        // Built by the exec test above or by compose-runtime's tests; build it if run alone.
+        compose_build::build_guests(
+            &guests_dir().join("Cargo.toml"),
+            &["probe"],
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests"),
+        )
+        .unwrap();
+    }
+    let plan = |determinism: &str| {
+        let p = dir.path().join(format!("{determinism}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "[components.probe]\npath = {:?}\nexports = [\"wasi:cli/run\"]\ncapabilities = {{ stdio = \"required\", args = \"required\", clocks = \"required\", random = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"probe\"\n[grants]\nstdio = true\nargs = true\nclocks = true\nrandom = true\n[policy]\ndeterminism = \"{determinism}\"\n",
+                probe.display().to_string()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let run = |plan: &Path, what: &str| {
+        let o = composectl(&[
+            "exec",
+            "run",
+            probe.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+            "--no-cache",
+            "--",
+            what,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o.stdout
+    };
+    let fixed = plan("required");
+    for what in ["clock", "random"] {
+        assert_eq!(
+            run(&fixed, what),
+            run(&fixed, what),
+            "{what} differs between deterministic runs"
+        );
+    }
+    let real = plan("allowed");
+    assert_ne!(run(&real, "clock"), run(&fixed, "clock"));
+}

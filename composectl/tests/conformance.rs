@@ -36,8 +36,8 @@ fn all_vectors_pass() {
     }
 }
 
-/// Every plan error code has at least one invalid plan vector, and every CBOR code one CBOR
-/// vector.
+/// Every code up to the WIT range has a conformance vector (emit and exec codes, which need
+/// built components, are tested in compose-build and compose-runtime).
 #[test]
 fn every_error_code_has_a_vector() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/vectors");
@@ -51,7 +51,10 @@ fn every_error_code_has_a_vector() {
             }
         }
     }
-    for code in compose_model::Code::ALL {
+    for code in compose_model::Code::ALL
+        .iter()
+        .filter(|c| c.as_str() < "E0400")
+    {
         assert!(
             covered.contains(code.as_str()),
             "no vector for {code} ({})",

@@ -9,6 +9,7 @@
 //! - `alloc`: allocate without end (memory limit)
 //! - `loop`: loop forever (deadline)
 //! - `recurse`: recurse without end (stack)
+//! - `panic`: panic (a trap)
 //! - `clock`, `random`: print the time, or a value derived from the random seed
 
 use std::hint::black_box;
@@ -33,6 +34,7 @@ fn main() {
             }
         }
         "recurse" => Ok(format!("{}", recurse(black_box(1)))),
+        "panic" => panic!("the probe panics on purpose"),
         "clock" => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| format!("clock {}", d.as_nanos()))

@@ -1,0 +1,270 @@
+//! Emit from real example guests: determinism, caching, and every error emit can report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use compose_build::{BlobStore, EmitOptions, emit};
+use compose_model::Code;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn guests() -> &'static BTreeMap<String, PathBuf> {
+    static GUESTS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    GUESTS.get_or_init(|| {
+        compose_build::build_guests(
+            &root().join("examples/guests/Cargo.toml"),
+            &["greeter", "app", "formatter", "probe"],
+            &root().join("target/guests"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+const CHAIN: &str = r#"
+[components.greeter]
+path = "greeter.wasm"
+exports = ["example:greet/greeter"]
+[components.formatter]
+path = "formatter.wasm"
+exports = ["example:greet/greeter"]
+imports = { "example:greet/greeter" = "greeter" }
+[components.app]
+path = "app.wasm"
+exports = ["wasi:cli/run"]
+imports = { "example:greet/greeter" = "formatter" }
+capabilities = { stdio = "required", args = "required" }
+[exports]
+"wasi:cli/run" = "app"
+[grants]
+stdio = true
+args = true
+"#;
+
+/// A folder with the guests copied in and `plan` written as `compose.toml`.
+fn checkout(plan: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, path) in guests() {
+        std::fs::copy(path, dir.path().join(format!("{name}.wasm"))).unwrap();
+    }
+    std::fs::write(dir.path().join("compose.toml"), plan).unwrap();
+    dir
+}
+
+fn codes(plan: &str) -> Vec<Code> {
+    let dir = checkout(plan);
+    let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default())
+        .expect_err("emit should fail");
+    err.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn emit_is_deterministic_across_runs_and_checkouts() {
+    let a = checkout(CHAIN);
+    let b = checkout(CHAIN);
+    let first = emit(&a.path().join("compose.toml"), &EmitOptions::default()).unwrap();
+    wasmparser::Validator::new()
+        .validate_all(&first.bytes)
+        .unwrap();
+    for _ in 0..20 {
+        assert_eq!(
+            emit(&a.path().join("compose.toml"), &EmitOptions::default())
+                .unwrap()
+                .bytes,
+            first.bytes
+        );
+    }
+    // Another folder (another absolute path) gives the same bytes.
+    assert_ne!(a.path(), b.path());
+    assert_eq!(
+        emit(&b.path().join("compose.toml"), &EmitOptions::default())
+            .unwrap()
+            .digest,
+        first.digest
+    );
+    assert_eq!(first.inputs.len(), 3);
+}
+
+#[test]
+fn the_cache_returns_results_and_never_a_corrupt_one() {
+    let dir = checkout(CHAIN);
+    let cache = tempfile::tempdir().unwrap();
+    let options = EmitOptions::default().cache(BlobStore::new(cache.path()), true);
+    let plan = dir.path().join("compose.toml");
+    let cold = emit(&plan, &options).unwrap();
+    assert!(!cold.cached);
+    let hit = emit(&plan, &options).unwrap();
+    assert!(hit.cached);
+    assert_eq!(hit.bytes, cold.bytes);
+    // Corrupt the stored artifact: it is detected by its digest and rebuilt.
+    let blob = cache
+        .path()
+        .join("blobs/sha256")
+        .join(cold.digest.to_string().trim_start_matches("sha256:"));
+    std::fs::write(&blob, b"not the component").unwrap();
+    let rebuilt = emit(&plan, &options).unwrap();
+    assert!(!rebuilt.cached);
+    assert_eq!(rebuilt.bytes, cold.bytes);
+    // A changed input changes the key: no stale hit.
+    std::fs::copy(&guests()["greeter"], dir.path().join("formatter.wasm")).unwrap();
+    let changed = emit(&plan, &options).unwrap();
+    assert!(!changed.cached);
+    assert_ne!(changed.emit_key, cold.emit_key);
+    assert_ne!(changed.digest, cold.digest);
+}
+
+#[test]
+fn a_pinned_digest_that_does_not_match_names_both() {
+    let wrong = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let plan = CHAIN.replace(
+        "path = \"greeter.wasm\"",
+        &format!("path = \"greeter.wasm\"\ndigest = \"{wrong}\""),
+    );
+    let dir = checkout(&plan);
+    let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, Code::EmitDigestMismatch);
+    let actual =
+        compose_model::Digest::of(&std::fs::read(&guests()["greeter"]).unwrap()).to_string();
+    assert!(
+        err.diagnostics[0].message.contains(wrong) && err.diagnostics[0].message.contains(&actual)
+    );
+    assert!(err.render().contains("compose.toml:"), "{}", err.render());
+}
+
+#[test]
+fn every_emit_error_has_its_code() {
+    // A declared export the binary lacks.
+    assert_eq!(
+        codes(&CHAIN.replace(
+            "exports = [\"example:greet/greeter\"]\n[components.formatter]",
+            "exports = [\"example:greet/greeter\", \"example:greet/other\"]\n[components.formatter]"
+        )),
+        [Code::EmitMissingExport]
+    );
+    // Wired to a component whose binary does not export the interface.
+    assert_eq!(
+        codes(&CHAIN.replace("path = \"formatter.wasm\"", "path = \"probe.wasm\"")),
+        [Code::EmitMissingExport, Code::EmitMissingExport]
+    );
+    // A missing file.
+    assert_eq!(
+        codes(&CHAIN.replace("path = \"greeter.wasm\"", "path = \"gone.wasm\"")),
+        [Code::EmitSourceNotFound]
+    );
+    // An import the plan leaves unbound.
+    assert_eq!(
+        codes(&CHAIN.replace(
+            "imports = { \"example:greet/greeter\" = \"formatter\" }\n",
+            ""
+        )),
+        [Code::PlanUnboundImport]
+    );
+    // An OCI source.
+    assert_eq!(
+        codes(&CHAIN.replace(
+            "path = \"greeter.wasm\"",
+            "oci = \"oci://127.0.0.1:5000/greeter:1\""
+        )),
+        [Code::EmitUnsupportedSource]
+    );
+    // Nothing exported.
+    assert_eq!(
+        codes(&CHAIN.replace("[exports]\n\"wasi:cli/run\" = \"app\"\n", "")),
+        [Code::EmitUnsupportedComposition]
+    );
+    // A declared identity that is not the component's.
+    let wrong = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    assert_eq!(
+        codes(&CHAIN.replace("exports = [\"example:greet/greeter\"]\n[components.formatter]", &format!("exports = {{ \"example:greet/greeter\" = {{ wit = \"{wrong}\" }} }}\n[components.formatter]"))),
+        [Code::EmitIdentityMismatch]
+    );
+    // Not a component at all.
+    let dir = checkout(CHAIN);
+    std::fs::write(dir.path().join("greeter.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, Code::EmitInvalidComponent);
+}
+
+/// A greeter built from other WIT: `greet` takes a number. Wiring the app to it is a shape
+/// mismatch, caught before composing.
+#[test]
+fn a_shape_mismatch_names_both_identities_and_the_difference() {
+    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve
+        .push_str("other.wit", "package example:greet@1.0.0;\ninterface greeter { greet: func(name: u32) -> string; }\nworld w { export greeter; }\n")
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("w")).unwrap();
+    let mut module = dummy_module(
+        &resolve,
+        world,
+        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    );
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8, false).unwrap();
+    let component = ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap();
+    let dir = checkout(CHAIN);
+    std::fs::write(dir.path().join("greeter.wasm"), component).unwrap();
+    let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1, "{}", err.render());
+    let d = &err.diagnostics[0];
+    assert_eq!(d.code, Code::EmitShapeMismatch);
+    assert_eq!(
+        d.path,
+        "components.formatter.imports.\"example:greet/greeter\""
+    );
+    assert!(
+        d.message.contains("function `greet` differs"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.message.matches("sha256:").count(), 2, "{}", d.message);
+}
+
+#[test]
+fn crate_sources_are_built_and_failures_show_cargo_output() {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ws.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"broken\"]\nresolver = \"3\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ws.path().join("broken/src")).unwrap();
+    std::fs::write(
+        ws.path().join("broken/Cargo.toml"),
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("broken/src/main.rs"),
+        "fn main() { let x: u8 = \"not a number\"; }\n",
+    )
+    .unwrap();
+    let plan = "[components.broken]\ncrate = \"broken\"\nexports = [\"wasi:cli/run\"]\n[exports]\n\"wasi:cli/run\" = \"broken\"\n";
+    std::fs::write(ws.path().join("compose.toml"), plan).unwrap();
+    let err = emit(&ws.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, Code::EmitGuestBuildFailed);
+    assert!(
+        err.diagnostics[0].message.contains("mismatched types"),
+        "{}",
+        err.diagnostics[0].message
+    );
+    std::fs::write(
+        ws.path().join("compose.toml"),
+        plan.replace("crate = \"broken\"", "crate = \"missing\""),
+    )
+    .unwrap();
+    let err = emit(&ws.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, Code::EmitSourceNotFound);
+    assert!(
+        err.diagnostics[0].message.contains("`broken`"),
+        "{}",
+        err.diagnostics[0].message
+    );
+}
