@@ -371,3 +371,70 @@ fn deterministic_runs_print_the_same_bytes() {
     let real = plan("allowed");
     assert_ne!(run(&real, "clock"), run(&fixed, "clock"));
 }
+
+/// The composed output is a plain component: `wasm-tools validate` accepts it and
+/// `wasmtime run` runs it, and `wasm-tools component wit` reads every WIT package. Runs only
+/// where those tools are installed (`cargo xtask bench-exec` installs them); says so otherwise.
+#[test]
+fn peer_tools_accept_our_outputs_when_installed() {
+    let has = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if has("wasm-tools") {
+        for entry in std::fs::read_dir(root.join("wit")).unwrap() {
+            let o = Command::new("wasm-tools")
+                .args(["component", "wit"])
+                .arg(entry.unwrap().path())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    } else {
+        eprintln!("skipped: wasm-tools is not installed");
+    }
+    if !has("wasm-tools") && !has("wasmtime") {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join("hello.wasm");
+    let target = root.join("target/guests");
+    let o = composectl(&[
+        "emit",
+        "build",
+        guests_dir().join("hello.toml").to_str().unwrap(),
+        "-o",
+        wasm.to_str().unwrap(),
+        "--guest-target-dir",
+        target.to_str().unwrap(),
+        "--no-cache",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if has("wasm-tools") {
+        let o = Command::new("wasm-tools")
+            .arg("validate")
+            .arg(&wasm)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    if has("wasmtime") {
+        let o = Command::new("wasmtime")
+            .arg("run")
+            .arg(&wasm)
+            .arg("World")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "Hello, World!\n",
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    } else {
+        eprintln!("skipped: wasmtime is not installed");
+    }
+}

@@ -63,7 +63,7 @@ fn wasi_wit_dir() -> Result<std::path::PathBuf> {
 }
 
 /// Mean and 95% interval (nanoseconds) of one criterion benchmark.
-fn estimate(group: &str, name: &str) -> Result<(f64, f64, f64)> {
+pub(crate) fn estimate(group: &str, name: &str) -> Result<(f64, f64, f64)> {
     // Criterion replaces characters that are not safe in file names with `_`.
     let dir = target_dir()
         .join("criterion")
@@ -164,7 +164,7 @@ fn foundation() -> Result<()> {
 }
 
 /// Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
-fn replace_section(path: &Path, name: &str, body: &str) -> Result<()> {
+pub(crate) fn replace_section(path: &Path, name: &str, body: &str) -> Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read `{}`", path.display()))?;
     let start = format!("<!-- {name}:start -->\n");

@@ -5,9 +5,11 @@
 use std::process::ExitCode;
 
 mod bench;
+mod bench_exec;
 mod ci;
 mod conformance;
 mod fuzz;
+mod peers;
 mod util;
 
 const HELP: &str = "\
@@ -19,6 +21,8 @@ Tasks:
                      writes artifacts/conformance-summary.json
   bench [--report]   run the benchmarks, write bench/results/*.json and the tables in
                      bench/README.md (--report: only rewrite them from the last run)
+  bench-exec         emit and exec against wac, wasm-tools and wasmtime (installs them with
+                     cargo install when missing), and instantiation default vs pooling
   fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
                      cargo-fuzz (`cargo +nightly install cargo-fuzz`)
 ";
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
+        Some("bench-exec") => bench_exec::run(),
         Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");

@@ -1,0 +1,248 @@
+//! Emit and exec against their peers in one run: `composectl emit build` vs `wac plug` and
+//! `wasm-tools compose`, `composectl exec run` vs `wasmtime run` (cold and warm), plus the
+//! instantiation benchmark. Whole-command times, median of several runs.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::peers::{self, WAC, WASM_TOOLS, WASMTIME};
+use crate::util::{self, cargo, root, target_dir};
+
+const RUNS: usize = 15;
+
+/// Median wall time of `RUNS` runs of a command (after one warm-up run), checking its exit.
+fn time(what: &str, make: &dyn Fn() -> Command) -> Result<Duration> {
+    let mut times = Vec::new();
+    for i in 0..=RUNS {
+        let mut cmd = make();
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let start = Instant::now();
+        let out = cmd
+            .output()
+            .with_context(|| format!("failed to run {what}"))?;
+        let t = start.elapsed();
+        if !out.status.success() {
+            bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if i > 0 {
+            times.push(t);
+        }
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+pub fn run() -> Result<()> {
+    let wasm_tools = peers::ensure(&WASM_TOOLS)?;
+    let wac = peers::ensure(&WAC)?;
+    let wasmtime = peers::ensure(&WASMTIME)?;
+    let mut build = cargo();
+    build.args(["build", "--release", "--package", "composectl"]);
+    util::run(build)?;
+    let composectl = target_dir().join("release/composectl");
+    let guests = target_dir().join("guests/wasm32-wasip2/release");
+    let mut g = Command::new("cargo");
+    g.args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+    ])
+    .arg(root().join("examples/guests/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir().join("guests"));
+    util::run(g)?;
+
+    let work = tempfile::tempdir()?;
+    let dir = work.path();
+    let plan = dir.join("hello.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.app]\npath = {:?}\nexports = [\"wasi:cli/run\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\ncapabilities = {{ stdio = \"required\", args = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"app\"\n[grants]\nstdio = true\nargs = true\n",
+            guests.join("greeter.wasm").display().to_string(),
+            guests.join("app.wasm").display().to_string()
+        ),
+    )?;
+    let cache = dir.join("cache");
+    let ours = dir.join("ours.wasm");
+    let emit = |no_cache: bool| {
+        let (c, p, o, cache) = (
+            composectl.clone(),
+            plan.clone(),
+            ours.clone(),
+            cache.clone(),
+        );
+        move || {
+            let mut cmd = Command::new(&c);
+            cmd.args(["emit", "build"])
+                .arg(&p)
+                .arg("-o")
+                .arg(&o)
+                .arg("--cache-dir")
+                .arg(&cache);
+            if no_cache {
+                cmd.arg("--no-cache");
+            }
+            cmd
+        }
+    };
+    let emit_cold = time("composectl emit build --no-cache", &emit(true))?;
+    let emit_hit = time("composectl emit build (cache hit)", &emit(false))?;
+    let (app, greeter) = (guests.join("app.wasm"), guests.join("greeter.wasm"));
+    let wac_out = dir.join("wac.wasm");
+    let wac_plug = time("wac plug", &|| {
+        let mut c = Command::new(&wac);
+        c.arg("plug")
+            .arg(&app)
+            .arg("--plug")
+            .arg(&greeter)
+            .arg("-o")
+            .arg(&wac_out);
+        c
+    })?;
+    let wt_out = dir.join("wasm-tools.wasm");
+    let wt_compose = time("wasm-tools compose", &|| {
+        let mut c = Command::new(&wasm_tools);
+        c.arg("compose")
+            .arg(&app)
+            .arg("-d")
+            .arg(&greeter)
+            .arg("-o")
+            .arg(&wt_out);
+        c
+    })?;
+
+    // The composed output is a plain component: wasm-tools validates it, wasmtime runs it.
+    let mut validate = Command::new(&wasm_tools);
+    validate.arg("validate").arg(&ours);
+    util::run(validate)?;
+    let out = Command::new(&wasmtime)
+        .arg("run")
+        .arg(&ours)
+        .arg("World")
+        .output()?;
+    if String::from_utf8_lossy(&out.stdout).trim() != "Hello, World!" {
+        bail!(
+            "wasmtime run of the composed component printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    let wasmtime_cache = dir.join("wasmtime-cache.toml");
+    std::fs::write(
+        &wasmtime_cache,
+        format!(
+            "[cache]\ndirectory = {:?}\n",
+            dir.join("wasmtime-cache").display().to_string()
+        ),
+    )?;
+    let exec = |no_cache: bool| {
+        let (c, w, p, cache) = (
+            composectl.clone(),
+            ours.clone(),
+            plan.clone(),
+            cache.clone(),
+        );
+        move || {
+            let mut cmd = Command::new(&c);
+            cmd.args(["exec", "run"])
+                .arg(&w)
+                .arg("--plan")
+                .arg(&p)
+                .arg("--cache-dir")
+                .arg(&cache);
+            if no_cache {
+                cmd.arg("--no-cache");
+            }
+            cmd.args(["--", "World"]);
+            cmd
+        }
+    };
+    let run_cold = time("composectl exec run --no-cache", &exec(true))?;
+    let run_warm = time("composectl exec run (warm cache)", &exec(false))?;
+    let wt_cold = time("wasmtime run (no cache)", &|| {
+        let mut c = Command::new(&wasmtime);
+        c.args(["run", "-C", "cache=n"]).arg(&ours).arg("World");
+        c
+    })?;
+    let wt_warm = time("wasmtime run (warm cache)", &|| {
+        let mut c = Command::new(&wasmtime);
+        c.args(["run", "-C", "cache=y", "-C"])
+            .arg(format!("cache-config={}", wasmtime_cache.display()))
+            .arg(&ours)
+            .arg("World");
+        c
+    })?;
+
+    let mut bench = cargo();
+    bench.args([
+        "bench",
+        "--package",
+        "compose-runtime",
+        "--bench",
+        "instantiate",
+    ]);
+    util::run(bench)?;
+    let (default_ns, ..) = crate::bench::estimate("instantiate", "default")?;
+    let (pooling_ns, ..) = crate::bench::estimate("instantiate", "pooling")?;
+
+    let doc = json!({
+        "benchmark": "emit-exec",
+        "what": "whole-command wall time, median of 15 runs after a warm-up; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1",
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose) },
+        "exec_ms": { "composectl_cold": ms(run_cold), "composectl_warm": ms(run_warm), "wasmtime_cold": ms(wt_cold), "wasmtime_warm": ms(wt_warm) },
+        "instantiate_us": { "default": default_ns / 1e3, "pooling": pooling_ns / 1e3 },
+        "ratios": {
+            "emit_cold_vs_wac": ms(emit_cold) / ms(wac_plug),
+            "emit_hit_vs_wac": ms(emit_hit) / ms(wac_plug),
+            "emit_cold_vs_wasm_tools": ms(emit_cold) / ms(wt_compose),
+            "exec_cold_vs_wasmtime": ms(run_cold) / ms(wt_cold),
+            "exec_warm_vs_wasmtime": ms(run_warm) / ms(wt_warm),
+        },
+    });
+    let out = root().join("bench/results/emit-exec.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&doc)? + "\n")?;
+    let r = |a: Duration, b: Duration| ms(a) / ms(b);
+    let table = format!(
+        "| emit (app → greeter) | time | vs `wac plug` | goal |\n|---|---|---|---|\n\
+         | `wac plug` | {:.1} ms | 1.00× | |\n\
+         | `wasm-tools compose` | {:.1} ms | {:.2}× | |\n\
+         | `composectl emit build`, cold | {:.1} ms | **{:.2}×** | ≤ 1.0× |\n\
+         | `composectl emit build`, cache hit | {:.1} ms | **{:.2}×** | ≤ 0.3× |\n\n\
+         | exec (prints `Hello, World!`) | composectl | `wasmtime run` | ratio | goal |\n|---|---|---|---|---|\n\
+         | cold (no caches) | {:.1} ms | {:.1} ms | {:.2}× | |\n\
+         | warm (both caches) | {:.1} ms | {:.1} ms | **{:.2}×** | ≤ 1.0× |\n\n\
+         | instantiation with `InstancePre` | per instance | goal |\n|---|---|---|\n\
+         | default allocator | {:.1} µs | |\n\
+         | pooling allocator | {:.1} µs | ≤ 10 µs |\n",
+        ms(wac_plug),
+        ms(wt_compose),
+        r(wt_compose, wac_plug),
+        ms(emit_cold),
+        r(emit_cold, wac_plug),
+        ms(emit_hit),
+        r(emit_hit, wac_plug),
+        ms(run_cold),
+        ms(wt_cold),
+        r(run_cold, wt_cold),
+        ms(run_warm),
+        ms(wt_warm),
+        r(run_warm, wt_warm),
+        default_ns / 1e3,
+        pooling_ns / 1e3,
+    );
+    crate::bench::replace_section(&root().join("bench/README.md"), "emit-exec", &table)?;
+    println!("{table}");
+    println!("wrote {}", out.display());
+    Ok(())
+}
