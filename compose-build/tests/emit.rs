@@ -268,3 +268,20 @@ fn crate_sources_are_built_and_failures_show_cargo_output() {
         err.diagnostics[0].message
     );
 }
+
+/// The id of `example:greet/greeter` is the same from the WIT source, from the Rust guest that
+/// exports it, and from the Rust guests that import it.
+#[test]
+fn example_guests_agree_with_their_wit_source() {
+    let source = compose_wit::Wit::from_path(&root().join("examples/guests/wit")).unwrap();
+    let want = source.id(source.find("greeter").unwrap());
+    for guest in ["greeter", "app", "formatter"] {
+        let bytes = std::fs::read(&guests()[guest]).unwrap();
+        let wit = compose_wit::Wit::from_component(guest, &bytes).unwrap();
+        assert_eq!(
+            wit.id(wit.find("example:greet/greeter@1.0.0").unwrap()),
+            want,
+            "{guest}"
+        );
+    }
+}

@@ -282,6 +282,27 @@ fn exec_run_prints_the_greeting_and_propagates_failure() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Another process, no cache: the same bytes.
+    let again = out.path().join("again.wasm");
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args([
+            "emit",
+            "build",
+            plan.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+            "--guest-target-dir",
+            target.to_str().unwrap(),
+            "--no-cache",
+        ])
+        .env("COMPOSE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&wasm).unwrap()
+    );
     let run = |extra: &[&str]| {
         let mut args = vec![
             "exec",
