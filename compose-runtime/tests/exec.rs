@@ -202,7 +202,12 @@ fn limits_stop_runaway_guests_and_the_host_stays_healthy() {
     );
 
     let (p, _) = probe("", &format!("{grants}[policy]\ntimeout-ms = 300\n"));
-    let rt = Runtime::new(&p.policy).unwrap();
+    // Compile ahead (into a cache) so the time measured is the run's, not the compiler's.
+    let cache = tempfile::tempdir().unwrap();
+    let rt = Runtime::new(&p.policy)
+        .unwrap()
+        .with_cache(compose_model::blobs::BlobStore::new(cache.path()));
+    rt.compile(&bytes).unwrap();
     let start = std::time::Instant::now();
     let err = rt.run(&p, &bytes, &args(&["loop"]), &host).unwrap_err();
     assert_eq!(err.code, Code::ExecTimeout, "{}", err.message);
@@ -290,4 +295,43 @@ fn traps_unprovided_imports_and_non_components_are_errors_with_codes() {
         )
         .unwrap_err();
     assert_eq!(err.code, Code::ExecInvalidComponent);
+}
+
+/// A component that imports `wasi:http/outgoing-handler` (built from WIT by wit-component): with
+/// no `http` grant the run is refused before instantiation, naming the import.
+#[test]
+fn outgoing_http_is_refused_without_a_grant() {
+    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
+    let mut resolve = wit_parser::Resolve::default();
+    resolve
+        .push_str("http.wit", "package wasi:http@0.2.6;\ninterface outgoing-handler { handle: func(url: string) -> result<u16, string>; }\n")
+        .unwrap();
+    let pkg = resolve
+        .push_str("probe.wit", "package example:probe;\nworld http-probe {\n  import wasi:http/outgoing-handler@0.2.6;\n  export run: func();\n}\n")
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("http-probe")).unwrap();
+    let mut module = dummy_module(
+        &resolve,
+        world,
+        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    );
+    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8, false).unwrap();
+    let component = ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap();
+    let p = Plan::new();
+    let rt = Runtime::new(&p.policy).unwrap();
+    let err = rt
+        .run(&p, &component, &[], &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(err.code, Code::ExecImportRefused, "{}", err.message);
+    assert!(
+        err.message.contains("wasi:http/outgoing-handler")
+            && err.message.contains("grants no outgoing HTTP"),
+        "{}",
+        err.message
+    );
 }
