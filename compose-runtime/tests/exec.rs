@@ -335,3 +335,19 @@ fn outgoing_http_is_refused_without_a_grant() {
         err.message
     );
 }
+
+/// An import the plan denies is linked to a stub that traps when called: the run fails with a
+/// trap, never silently succeeds.
+#[test]
+fn a_denied_import_traps_when_called() {
+    let p = plan(&HELLO.replace(
+        "imports = { \"example:greet/greeter\" = \"greeter\" }",
+        "imports = { \"example:greet/greeter\" = { deny = true } }",
+    ));
+    let component = emit(&p);
+    let rt = Runtime::new(&p.policy).unwrap();
+    let err = rt
+        .run(&p, &component, &args(&["World"]), &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(err.code, Code::ExecTrap, "{}", err.message);
+}
