@@ -120,7 +120,7 @@ pub(crate) fn compose(
         .encode(EncodeOptions {
             define_components: true,
             export: Some(root_instance),
-            validate: true,
+            validate: false, // validated once, below
         })
         .map_err(|e| invalid("", format!("the composed component is not valid: {e:#}")))?;
     wasmparser::Validator::new()

@@ -44,9 +44,18 @@ impl BlobStore {
     }
 
     /// Stores bytes and returns their digest.
+    ///
+    /// Entries are written by rename but not flushed to disk: every read re-checks the digest,
+    /// so an entry torn by a crash is detected and rebuilt, and the cache stays cheap.
     pub fn put(&self, bytes: &[u8]) -> std::io::Result<Digest> {
         let digest = Digest::of(bytes);
-        write_atomic(&self.blob_path(&digest), bytes)?;
+        let path = self.blob_path(&digest);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && self.get(&digest).is_some()
+        {
+            return Ok(digest);
+        }
+        write_renamed(&path, bytes, false)?;
         Ok(digest)
     }
 
@@ -64,7 +73,11 @@ impl BlobStore {
 
     /// Points `key` of `kind` (e.g. `emit`) at the blob `digest`.
     pub fn set_key(&self, kind: &str, key: &Digest, digest: &Digest) -> std::io::Result<()> {
-        write_atomic(&self.key_path(kind, key), digest.to_string().as_bytes())
+        write_renamed(
+            &self.key_path(kind, key),
+            digest.to_string().as_bytes(),
+            false,
+        )
     }
 
     /// The intact blob `key` of `kind` points at.
@@ -82,12 +95,20 @@ fn hex(d: &Digest) -> String {
 
 /// Writes a file atomically (never leaves a partial file): a temporary file in the same folder, renamed into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_renamed(path, bytes, true)
+}
+
+/// Writes to a temporary file in the same folder and renames it into place, so readers see the
+/// old file or the whole new one; `sync` also flushes it to disk first.
+fn write_renamed(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
