@@ -191,24 +191,13 @@ fn every_emit_error_has_its_code() {
 /// mismatch, caught before composing.
 #[test]
 fn a_shape_mismatch_names_both_identities_and_the_difference() {
-    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
-    let mut resolve = wit_parser::Resolve::default();
-    let pkg = resolve
-        .push_str("other.wit", "package example:greet@1.0.0;\ninterface greeter { greet: func(name: u32) -> string; }\nworld w { export greeter; }\n")
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("w")).unwrap();
-    let mut module = dummy_module(
-        &resolve,
-        world,
-        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    let component = compose_wit::testing::component_from_wit(
+        &[(
+            "other.wit",
+            "package example:greet@1.0.0;\ninterface greeter { greet: func(name: u32) -> string; }\nworld w { export greeter; }\n",
+        )],
+        "w",
     );
-    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8, false).unwrap();
-    let component = ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap();
     let dir = checkout(CHAIN);
     std::fs::write(dir.path().join("greeter.wasm"), component).unwrap();
     let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();

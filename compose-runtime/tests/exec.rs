@@ -301,27 +301,19 @@ fn traps_unprovided_imports_and_non_components_are_errors_with_codes() {
 /// no `http` grant the run is refused before instantiation, naming the import.
 #[test]
 fn outgoing_http_is_refused_without_a_grant() {
-    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
-    let mut resolve = wit_parser::Resolve::default();
-    resolve
-        .push_str("http.wit", "package wasi:http@0.2.6;\ninterface outgoing-handler { handle: func(url: string) -> result<u16, string>; }\n")
-        .unwrap();
-    let pkg = resolve
-        .push_str("probe.wit", "package example:probe;\nworld http-probe {\n  import wasi:http/outgoing-handler@0.2.6;\n  export run: func();\n}\n")
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("http-probe")).unwrap();
-    let mut module = dummy_module(
-        &resolve,
-        world,
-        wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+    let component = compose_wit::testing::component_from_wit(
+        &[
+            (
+                "http.wit",
+                "package wasi:http@0.2.6;\ninterface outgoing-handler { handle: func(url: string) -> result<u16, string>; }\n",
+            ),
+            (
+                "probe.wit",
+                "package example:probe;\nworld http-probe {\n  import wasi:http/outgoing-handler@0.2.6;\n  export run: func();\n}\n",
+            ),
+        ],
+        "http-probe",
     );
-    embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8, false).unwrap();
-    let component = ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap();
     let p = Plan::new();
     let rt = Runtime::new(&p.policy).unwrap();
     let err = rt

@@ -23,6 +23,7 @@ mod error;
 mod form;
 mod load;
 mod shape;
+pub mod testing;
 
 pub use error::Error;
 pub use form::{interface_form, package_form, world_form};

@@ -288,25 +288,12 @@ fn errors_carry_codes_and_places() {
 /// Builds a real component for `world` (a core module that imports and exports everything the
 /// world names) and decodes its WIT back.
 fn compiled(text: &str, world: &str) -> Wit {
-    use wit_component::{ComponentEncoder, StringEncoding, dummy_module, embed_component_metadata};
-    use wit_parser::{LiftLowerAbi, ManglingAndAbi};
     let w = wit(text);
     let world = match w.find(world).unwrap() {
         Item::World(id) => id,
         other => panic!("{other:?} is not a world"),
     };
-    let mut module = dummy_module(
-        w.resolve(),
-        world,
-        ManglingAndAbi::Legacy(LiftLowerAbi::Sync),
-    );
-    embed_component_metadata(&mut module, w.resolve(), world, StringEncoding::UTF8, false).unwrap();
-    let component = ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap();
+    let component = compose_wit::testing::component_for_world(w.resolve(), world);
     wasmparser::Validator::new()
         .validate_all(&component)
         .unwrap();
