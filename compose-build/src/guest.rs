@@ -61,9 +61,35 @@ pub fn build_guests(
     for p in packages {
         cmd.args(["--package", p]);
     }
-    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
+    // Cargo's progress ("Compiling greeter …") goes on to our stderr as it comes, so a long
+    // first build shows what it is doing; it is also kept for the error message.
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let progress = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut kept = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("{line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+        kept
+    });
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        use std::io::Read;
+        out.read_to_end(&mut stdout)
+            .map_err(|e| format!("cannot read cargo's output: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    let stderr_text = progress.join().unwrap_or_default();
     let mut found = BTreeMap::new();
-    for message in Message::parse_stream(&out.stdout[..]).flatten() {
+    for message in Message::parse_stream(&stdout[..]).flatten() {
         if let Message::CompilerArtifact(a) = message {
             let name = a.target.name.replace('_', "-");
             let package = packages.iter().find(|p| {
@@ -76,11 +102,10 @@ pub fn build_guests(
             }
         }
     }
-    if !out.status.success() {
+    if !status.success() {
         return Err(format!(
-            "`cargo build --target wasm32-wasip2` failed for {}:\n{}",
-            packages.join(", "),
-            String::from_utf8_lossy(&out.stderr)
+            "`cargo build --target wasm32-wasip2` failed for {}:\n{stderr_text}",
+            packages.join(", ")
         ));
     }
     for p in packages {
