@@ -268,36 +268,29 @@ fn exec_run_prints_the_greeting_and_propagates_failure() {
     let plan = guests_dir().join("chain.toml");
     let out = tempfile::tempdir().unwrap();
     let wasm = out.path().join("chain.wasm");
-    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args([
+    // Emits the plan to `to` in its own process, sharing the test's cache.
+    let emit = |to: &Path, extra: &[&str]| {
+        let mut args = vec![
             "emit",
             "build",
             plan.to_str().unwrap(),
             "-o",
-            wasm.to_str().unwrap(),
+            to.to_str().unwrap(),
             "--guest-target-dir",
             target.to_str().unwrap(),
-        ])
-        .env("COMPOSE_CACHE_DIR", cache.path())
-        .output()
-        .unwrap();
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args(&args)
+            .env("COMPOSE_CACHE_DIR", cache.path())
+            .output()
+            .unwrap()
+    };
+    let o = emit(&wasm, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Another process, no cache: the same bytes.
     let again = out.path().join("again.wasm");
-    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args([
-            "emit",
-            "build",
-            plan.to_str().unwrap(),
-            "-o",
-            again.to_str().unwrap(),
-            "--guest-target-dir",
-            target.to_str().unwrap(),
-            "--no-cache",
-        ])
-        .env("COMPOSE_CACHE_DIR", cache.path())
-        .output()
-        .unwrap();
+    let o = emit(&again, &["--no-cache"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         std::fs::read(&again).unwrap(),
