@@ -59,7 +59,18 @@ pub(crate) fn resolve_all(
             Source::Crate(krate) => match &built {
                 Ok(paths) => match paths.get(krate).map(|p| (std::fs::read(p), p)) {
                     Some((Ok(b), p)) => (b, p.display().to_string()),
-                    _ => continue,
+                    Some((Err(e), p)) => {
+                        diags.push(Diagnostic::new(
+                            Code::EmitSourceNotFound,
+                            at(name, "crate"),
+                            format!(
+                                "component `{name}`: cannot read the built `{}`: {e}",
+                                p.display()
+                            ),
+                        ));
+                        continue;
+                    }
+                    None => continue, // build_guests reports every crate it could not build
                 },
                 Err((code, message)) => {
                     diags.push(Diagnostic::new(
@@ -89,7 +100,17 @@ pub(crate) fn resolve_all(
                 ));
                 continue;
             }
-            _ => continue,
+            other => {
+                diags.push(Diagnostic::new(
+                    Code::EmitUnsupportedSource,
+                    at(name, other.kind()),
+                    format!(
+                        "component `{name}`: `{}` sources are not supported by this build",
+                        other.kind()
+                    ),
+                ));
+                continue;
+            }
         };
         let digest = Digest::of(&bytes);
         if let Some(pinned) = c.digest
