@@ -130,6 +130,9 @@ pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitErro
         .map(Path::to_path_buf)
         .unwrap_or_default();
     emit_plan(&plan, &base, options).map_err(|mut e| {
+        if let Some(text) = &source {
+            plan::locate(text, &mut e.diagnostics);
+        }
         e.file = file;
         e.source = source;
         e

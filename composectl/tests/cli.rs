@@ -452,3 +452,56 @@ fn peer_tools_accept_our_outputs_when_installed() {
         eprintln!("skipped: wasmtime is not installed");
     }
 }
+
+/// Emit and exec errors come out rendered, with the code and the plan's file:line:col, and exit 1.
+#[test]
+fn emit_and_exec_errors_are_rendered_with_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("compose.toml");
+    std::fs::write(&plan, "[components.app]\npath = \"missing.wasm\"\nexports = [\"wasi:cli/run\"]\n[exports]\n\"wasi:cli/run\" = \"app\"\n").unwrap();
+    let out = dir.path().join("out.wasm");
+    let o = composectl(&[
+        "emit",
+        "build",
+        plan.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--no-cache",
+        "--cache-dir",
+        dir.path().join("c").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[E0404]")
+            && err.contains("compose.toml:2:8")
+            && err.contains("missing.wasm"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a failed emit left an output file");
+    let o = composectl(&[
+        "exec",
+        "run",
+        plan.to_str().unwrap(),
+        "--cache-dir",
+        dir.path().join("c").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[E0404]"), "{}", stderr(&o));
+    // An invalid plan is reported as such by both.
+    std::fs::write(&plan, "schema = 7\n").unwrap();
+    for cmd in [
+        &[
+            "emit",
+            "build",
+            plan.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ][..],
+        &["exec", "run", plan.to_str().unwrap()],
+    ] {
+        let o = composectl(cmd);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}");
+        assert!(stderr(&o).contains("error[E0107]"), "{}", stderr(&o));
+    }
+}

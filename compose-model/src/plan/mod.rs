@@ -107,6 +107,22 @@ fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
     }
 }
 
+/// Gives every diagnostic without a span the span of its plan path (or of the nearest enclosing
+/// path) in the TOML `source`, so errors found later (emit, exec) point into the plan file too.
+pub fn locate(source: &str, diagnostics: &mut [Diagnostic]) {
+    let Ok(root) = node::from_toml(source) else {
+        return;
+    };
+    let mut cx = Cx::default();
+    let _ = parse::plan(&mut cx, &root);
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.span.is_none() && !d.path.is_empty())
+    {
+        d.span = cx.span_near(&d.path);
+    }
+}
+
 /// Runs the cross-reference checks on a plan built in code.
 pub fn check(plan: &Plan) -> Vec<Diagnostic> {
     let mut cx = Cx::default();

@@ -54,7 +54,7 @@ impl Cx {
     }
 
     /// The span of `path`, or of the nearest enclosing path that has one.
-    fn span_near(&self, path: &str) -> Option<Range<usize>> {
+    pub(crate) fn span_near(&self, path: &str) -> Option<Range<usize>> {
         let mut p = path;
         loop {
             if let Some(s) = self.spans.get(p) {
