@@ -64,6 +64,9 @@ pub struct Emitted {
     pub cached: bool,
     /// Each component's digest.
     pub inputs: BTreeMap<String, Digest>,
+    /// Every file read to make it, sorted: component files, guest crates' sources, WIT files
+    /// and manifests (not the plan file itself). A build script watches these.
+    pub files: Vec<PathBuf>,
 }
 
 /// Why emit failed: every problem found, as plan diagnostics.
@@ -143,7 +146,10 @@ pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitErro
 pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
     let fail = |d: Vec<Diagnostic>| EmitError::new("plan", None, d);
     let mut diags = Vec::new();
-    let resolved = resolve_all(plan, base, options, &mut diags);
+    let mut files = Vec::new();
+    let resolved = resolve_all(plan, base, options, &mut diags, &mut files);
+    files.sort();
+    files.dedup();
     if !diags.is_empty() {
         return Err(fail(diags));
     }
@@ -163,6 +169,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             emit_key,
             cached: true,
             inputs,
+            files,
         });
     }
     let surfaces = check(plan, &resolved, &mut diags);
@@ -187,6 +194,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         emit_key,
         cached: false,
         inputs,
+        files,
     })
 }
 

@@ -16,6 +16,29 @@ pub fn build_guests(
     packages: &[&str],
     target_dir: &Path,
 ) -> Result<BTreeMap<String, PathBuf>, String> {
+    Ok(build_guests_tracked(manifest, packages, target_dir)?
+        .into_iter()
+        .map(|(name, g)| (name, g.wasm))
+        .collect())
+}
+
+/// A guest crate built for `wasm32-wasip2`, and the files it was built from.
+#[derive(Clone, Debug)]
+pub(crate) struct BuiltGuest {
+    /// The component.
+    pub wasm: PathBuf,
+    /// Every file the build read, as cargo's dep-info lists them (sources, and the WIT files
+    /// `wit-bindgen` reads), plus the package's and the workspace's `Cargo.toml` and the
+    /// workspace's `Cargo.lock`: what a build script must watch to rebuild on a change.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// [`build_guests`], also returning each guest's input files.
+pub(crate) fn build_guests_tracked(
+    manifest: &Path,
+    packages: &[&str],
+    target_dir: &Path,
+) -> Result<BTreeMap<String, BuiltGuest>, String> {
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)
         .no_deps()
@@ -57,7 +80,12 @@ pub fn build_guests(
     // A build script's environment must not leak into the guest build.
     .env_remove("RUSTFLAGS")
     .env_remove("CARGO_ENCODED_RUSTFLAGS")
-    .env_remove("CARGO_TARGET_DIR");
+    .env_remove("CARGO_TARGET_DIR")
+    // Nor the environment of a `cargo clippy` (or another wrapper) that compiles the macro:
+    // the guests are built plainly, so their artifacts stay fresh across `cargo` commands.
+    .env_remove("RUSTC_WORKSPACE_WRAPPER")
+    .env_remove("CLIPPY_ARGS")
+    .env_remove("CARGO_PRIMARY_PACKAGE");
     for p in packages {
         cmd.args(["--package", p]);
     }
@@ -67,12 +95,20 @@ pub fn build_guests(
     let stderr = child.stderr.take().expect("stderr is piped");
     let progress = std::thread::spawn(move || {
         use std::io::BufRead;
+        // A build with nothing to do stays quiet (the macro runs this on every compile).
         let mut kept = String::new();
+        let mut working = false;
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
         {
-            eprintln!("{line}");
+            if !working && !line.trim_start().starts_with("Finished") {
+                working = true;
+                eprint!("{kept}");
+            }
+            if working {
+                eprintln!("{line}");
+            }
             kept.push_str(&line);
             kept.push('\n');
         }
@@ -108,12 +144,91 @@ pub fn build_guests(
             packages.join(", ")
         ));
     }
+    let mut built = BTreeMap::new();
     for p in packages {
-        if !found.contains_key(*p) {
+        let Some(wasm) = found.remove(*p) else {
             return Err(format!(
                 "crate `{p}` built but produced no `.wasm`; is it a `bin` or a `cdylib`?"
             ));
+        };
+        let mut inputs = dep_info(&wasm.with_extension("d"));
+        if let Some(pkg) = metadata
+            .workspace_packages()
+            .into_iter()
+            .find(|w| w.name.as_str() == *p)
+        {
+            inputs.push(pkg.manifest_path.clone().into_std_path_buf());
+        }
+        let root = metadata.workspace_root.as_std_path();
+        inputs.push(root.join("Cargo.toml"));
+        if root.join("Cargo.lock").is_file() {
+            inputs.push(root.join("Cargo.lock"));
+        }
+        inputs.sort();
+        inputs.dedup();
+        built.insert((*p).to_owned(), BuiltGuest { wasm, inputs });
+    }
+    Ok(built)
+}
+
+/// The files a cargo dep-info file (`target: dep dep …`) lists; spaces in paths are escaped
+/// with a backslash. A missing file lists nothing.
+fn dep_info(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Some(line) = text.lines().next() else {
+        return Vec::new();
+    };
+    // The target itself ends at the first unescaped `: `.
+    let deps = match line.find(": ") {
+        Some(i) => &line[i + 2..],
+        None => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    out.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
         }
     }
-    Ok(found)
+    if !current.is_empty() {
+        out.push(PathBuf::from(current));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_file_with_escaped_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("greeter.d");
+        std::fs::write(
+            &d,
+            "/t/greeter.wasm: /src/lib.rs /my\\ dir/greet.wit\n\n/src/lib.rs:\n",
+        )
+        .unwrap();
+        assert_eq!(
+            dep_info(&d),
+            vec![
+                PathBuf::from("/src/lib.rs"),
+                PathBuf::from("/my dir/greet.wit")
+            ]
+        );
+        assert!(dep_info(&dir.path().join("missing.d")).is_empty());
+    }
 }

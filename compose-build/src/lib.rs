@@ -1,6 +1,19 @@
 //! Build-time composition: resolves the components a plan names, checks them against the plan,
 //! composes them into one component with wasm-compose, and caches the result by content.
 //!
+//! In a build script:
+//!
+//! ```no_run
+//! // build.rs: compose `compose.toml`; `include_composed!("hello")` then defines the type.
+//! fn main() {
+//!     compose_build::Config::new()
+//!         .workspace("../guests") // where `crate = "…"` components come from
+//!         .compile("compose.toml");
+//! }
+//! ```
+//!
+//! Or directly:
+//!
 //! ```no_run
 //! let options = compose_build::EmitOptions::default();
 //! let emitted = compose_build::emit(std::path::Path::new("compose.toml"), &options)
@@ -10,11 +23,18 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bundle;
+pub mod codegen;
 mod compose;
+mod config;
 mod emit;
 mod guest;
+#[cfg(feature = "precompile")]
+pub mod precompile;
 mod source;
 
+pub use bundle::Bundle;
 pub use compose_model::blobs::BlobStore;
+pub use config::{CompileError, Compiled, Config, compile};
 pub use emit::{EmitError, EmitOptions, Emitted, emit, emit_plan};
 pub use guest::build_guests;

@@ -7,6 +7,7 @@ use compose_model::plan::{Diagnostic, Plan, Source};
 use compose_model::{Code, Digest};
 
 use crate::emit::EmitOptions;
+use crate::guest::{BuiltGuest, build_guests_tracked};
 
 /// A component's bytes, digest, and where they came from.
 pub(crate) struct Resolved {
@@ -19,12 +20,14 @@ fn at(name: &str, field: &str) -> String {
     format!("components.{name}.{field}")
 }
 
-/// Resolves every component; problems are pushed to `diags`.
+/// Resolves every component; problems are pushed to `diags`, and every file read (component
+/// files, guest sources and manifests) to `files`.
 pub(crate) fn resolve_all(
     plan: &Plan,
     base: &Path,
     options: &EmitOptions,
     diags: &mut Vec<Diagnostic>,
+    files: &mut Vec<PathBuf>,
 ) -> BTreeMap<String, Resolved> {
     let mut out = BTreeMap::new();
     let crates: Vec<&str> = plan
@@ -44,6 +47,7 @@ pub(crate) fn resolve_all(
         let (bytes, origin) = match &c.source {
             Source::Path(p) => {
                 let path = base.join(p);
+                files.push(path.clone());
                 match std::fs::read(&path) {
                     Ok(b) => (b, path.display().to_string()),
                     Err(e) => {
@@ -57,7 +61,10 @@ pub(crate) fn resolve_all(
                 }
             }
             Source::Crate(krate) => match &built {
-                Ok(paths) => match paths.get(krate).map(|p| (std::fs::read(p), p)) {
+                Ok(guests) => match guests.get(krate).map(|g| {
+                    files.extend(g.inputs.iter().cloned());
+                    (std::fs::read(&g.wasm), &g.wasm)
+                }) {
                     Some((Ok(b), p)) => (b, p.display().to_string()),
                     Some((Err(e), p)) => {
                         diags.push(Diagnostic::new(
@@ -142,7 +149,7 @@ fn build_crates(
     base: &Path,
     crates: &[&str],
     options: &EmitOptions,
-) -> Result<BTreeMap<String, PathBuf>, (Code, String)> {
+) -> Result<BTreeMap<String, BuiltGuest>, (Code, String)> {
     let manifest = match &options.workspace {
         Some(w) if w.is_dir() => w.join("Cargo.toml"),
         Some(w) => w.clone(),
@@ -160,7 +167,7 @@ fn build_crates(
         Some(t) => t.clone(),
         None => manifest.parent().unwrap_or(Path::new(".")).join("target"),
     };
-    crate::build_guests(&manifest, crates, &target).map_err(|e| {
+    build_guests_tracked(&manifest, crates, &target).map_err(|e| {
         let code = if e.starts_with("no crate") || e.starts_with("cannot read") {
             Code::EmitSourceNotFound
         } else {

@@ -149,6 +149,10 @@ codes! {
     EmitInvalidComponent = "E0408", "not a valid component";
     /// A source kind this build cannot fetch.
     EmitUnsupportedSource = "E0409", "component source kind not supported by this build";
+    /// Precompiling the composed component for embedding failed.
+    EmitPrecompileFailed = "E0410", "precompiling the composed component failed";
+    /// The build outputs (plan, component, code) could not be written.
+    EmitWriteFailed = "E0411", "cannot write the build outputs";
 
     // Exec.
     /// A required capability that the host policy refuses.
@@ -167,6 +171,14 @@ codes! {
     ExecInvalidComponent = "E0507", "not a runnable component";
     /// The guest recursed past the stack limit.
     ExecStackOverflow = "E0508", "the component overflowed its stack";
+    /// An embedded plan or component does not match the digest recorded at build time.
+    ExecEmbeddedMismatch = "E0509", "embedded plan or component does not match its recorded digest";
+
+    // The `compose!` macro.
+    /// The macro's input is not valid syntax for its grammar.
+    MacroSyntax = "E0601", "`compose!` input does not parse";
+    /// An option of the macro that is unknown, repeated or conflicting.
+    MacroOption = "E0602", "unknown, repeated or conflicting `compose!` option";
 }
 
 impl std::fmt::Display for Code {

@@ -22,6 +22,27 @@ use crate::ExecError;
 /// How often the epoch advances.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
+/// The Wasmtime configuration for a plan's policy.
+///
+/// Compiled code is only valid for the configuration it was compiled with, so a build helper
+/// that precompiles a component for this runtime must use exactly this configuration
+/// (`compose-build` checks that it does in a test).
+pub fn engine_config(policy: &Policy) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.consume_fuel(policy.fuel.is_some());
+    config
+}
+
+/// A 64-bit summary of [`Engine::precompile_compatibility_hash`]: equal for engines that accept
+/// each other's compiled code (same Wasmtime, same configuration, same target).
+pub fn compatibility(engine: &Engine) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.finish()
+}
+
 /// An engine configured for a plan's policy, with an epoch ticker and an optional cache of
 /// compiled code.
 pub struct Runtime {
@@ -33,11 +54,7 @@ pub struct Runtime {
 impl Runtime {
     /// An engine for `policy`, with no compiled-code cache.
     pub fn new(policy: &Policy) -> Result<Runtime, ExecError> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        config.consume_fuel(policy.fuel.is_some());
-        let engine = Engine::new(&config).map_err(|e| {
+        let engine = Engine::new(&engine_config(policy)).map_err(|e| {
             ExecError::new(
                 Code::ExecInvalidComponent,
                 format!("cannot configure Wasmtime: {e:#}"),
@@ -78,10 +95,8 @@ impl Runtime {
 
     /// The exec key: H(component digest ‖ engine compatibility ‖ "exec:v1").
     fn exec_key(&self, digest: &Digest) -> Digest {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
         let mut material = digest.as_bytes().to_vec();
-        material.extend_from_slice(&h.finish().to_le_bytes());
+        material.extend_from_slice(&compatibility(&self.engine).to_le_bytes());
         material.extend_from_slice(b"exec:v1");
         Digest::of(&material)
     }
@@ -109,6 +124,16 @@ impl Runtime {
         Ok((component, false))
     }
 
+    /// The engine's compatibility summary (see [`compatibility`]).
+    pub fn compatibility(&self) -> u64 {
+        compatibility(&self.engine)
+    }
+
+    /// The Wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Loads cached compiled code; `None` (and a recompile) when Wasmtime refuses it.
     #[allow(unsafe_code)]
     fn deserialize(&self, code: &[u8]) -> Option<Component> {
@@ -119,6 +144,38 @@ impl Runtime {
         // Wasmtime itself rejects code from another version or configuration. The cache folder
         // must not be writable by anyone less trusted than the user running this.
         unsafe { Component::deserialize(&self.engine, code) }.ok()
+    }
+
+    /// Loads code precompiled at build time and embedded in this binary, after checking that
+    /// its SHA-256 is `digest` and that it was compiled for an engine with this one's
+    /// compatibility summary. `None` when either check fails or Wasmtime refuses the code.
+    #[allow(unsafe_code)]
+    pub(crate) fn load_embedded(
+        &self,
+        code: &[u8],
+        digest: &Digest,
+        compatibility: u64,
+    ) -> Result<Component, String> {
+        let have = Digest::of(code);
+        if have != *digest {
+            return Err(format!(
+                "its digest is `{have}`, but the build recorded `{digest}`"
+            ));
+        }
+        if compatibility != self.compatibility() {
+            return Err(
+                "it was compiled for another Wasmtime version, configuration or target".into(),
+            );
+        }
+        // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
+        // bytes were written by the build helper with `Engine::precompile_component` using the
+        // same Wasmtime version and the configuration of `engine_config` (checked just above
+        // through the compatibility hash), and they are the very bytes it wrote: their SHA-256
+        // matches the digest recorded next to them at build time, so they were not corrupted or
+        // mixed up with another composition's code. (Someone able to rewrite the binary could
+        // change both, but could as well change the host code itself.) Wasmtime checks version and configuration once more
+        // itself and refuses a mismatch, which we turn into a recompile.
+        unsafe { Component::deserialize(&self.engine, code) }.map_err(|e| format!("{e:#}"))
     }
 }
 

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod embedded;
 mod engine;
 mod error;
 mod limits;
@@ -19,6 +20,25 @@ mod policy;
 mod run;
 mod wasi;
 
-pub use engine::Runtime;
+/// Re-exported for generated code and hosts: the plan model and digests.
+pub use compose_model;
+pub use embedded::{Builder, Composition, Embedded, Precompiled};
+pub use engine::{Runtime, compatibility, engine_config};
+/// Re-exported for generated code and hosts that add their own imports.
+pub use wasmtime;
+
+/// Composes at compile time; see the `compose-macros` crate for the grammar.
+#[cfg(feature = "macros")]
+pub use compose_macros::compose;
+
+/// Includes the composition a `build.rs` made with `compose_build::compile` (or
+/// `compose_build::Config`): `include_composed!("hello")` defines the type the build generated
+/// for the plan named `hello` (written to `OUT_DIR/compose/hello.rs`).
+#[macro_export]
+macro_rules! include_composed {
+    ($name:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/compose/", $name, ".rs"));
+    };
+}
 pub use error::ExecError;
 pub use policy::{Effective, HostPolicy};

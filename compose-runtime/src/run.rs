@@ -3,7 +3,7 @@
 
 use compose_model::Code;
 use compose_model::plan::{Binding, Plan};
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
@@ -52,6 +52,28 @@ impl Runtime {
     ) -> Result<u8, ExecError> {
         let allowed = Effective::compute(plan, host)?;
         let (component, _) = self.compile(component)?;
+        self.run_checked(plan, &component, &allowed, args)
+    }
+
+    /// Runs a compiled `wasi:cli/run` composition of `plan` with `args`; see [`Runtime::run`].
+    pub fn run_component(
+        &self,
+        plan: &Plan,
+        component: &Component,
+        args: &[String],
+        host: &HostPolicy,
+    ) -> Result<u8, ExecError> {
+        let allowed = Effective::compute(plan, host)?;
+        self.run_checked(plan, component, &allowed, args)
+    }
+
+    fn run_checked(
+        &self,
+        plan: &Plan,
+        component: &Component,
+        allowed: &Effective,
+        args: &[String],
+    ) -> Result<u8, ExecError> {
         let mut linker: Linker<Host> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
             ExecError::new(
@@ -108,7 +130,7 @@ impl Runtime {
         if denied {
             // Imports the plan denies trap when called; WASI is already defined, so only they remain.
             linker
-                .define_unknown_imports_as_traps(&component)
+                .define_unknown_imports_as_traps(component)
                 .map_err(|e| {
                     ExecError::new(
                         Code::ExecInvalidComponent,
@@ -119,7 +141,7 @@ impl Runtime {
         let deterministic = plan.policy.determinism == compose_model::plan::Determinism::Required;
         let program = plan.name.clone().unwrap_or_else(|| "main".into());
         let seed = plan.digest();
-        let wasi = crate::wasi::context(&allowed, args, &program, deterministic, seed.as_bytes())?;
+        let wasi = crate::wasi::context(allowed, args, &program, deterministic, seed.as_bytes())?;
         let mut store = Store::new(
             &self.engine,
             Host {
@@ -140,7 +162,7 @@ impl Runtime {
                 .set_fuel(fuel)
                 .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
         }
-        let command = match Command::instantiate(&mut store, &component, &linker) {
+        let command = match Command::instantiate(&mut store, component, &linker) {
             Ok(c) => c,
             Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
                 return Err(ExecError::new(

@@ -35,6 +35,7 @@ mod read;
 pub use check::LIMITS;
 pub use diagnostic::{Diagnostic, line_column, render, to_json};
 pub use model::*;
+pub use node::{Entry, Kind, Node};
 
 use crate::{Code, Digest, cbor};
 use read::Cx;
@@ -93,6 +94,25 @@ pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {
     Ok(plan)
 }
 
+/// Reads and checks a plan from a document tree built by another front end (the `compose!`
+/// macro builds one from its tokens). Diagnostics carry the tree's spans.
+pub fn from_document(root: &Node) -> Result<Plan, Vec<Diagnostic>> {
+    finish(root)
+}
+
+/// Like [`locate`], for a document tree: gives every diagnostic without a span the span of its
+/// plan path (or of the nearest enclosing path) in `root`.
+pub fn locate_in(root: &Node, diagnostics: &mut [Diagnostic]) {
+    let mut cx = Cx::default();
+    let _ = parse::plan(&mut cx, root);
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.span.is_none() && !d.path.is_empty())
+    {
+        d.span = cx.span_near(&d.path);
+    }
+}
+
 fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
     let mut cx = Cx::default();
     let plan = parse::plan(&mut cx, root);
@@ -110,16 +130,8 @@ fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
 /// Gives every diagnostic without a span the span of its plan path (or of the nearest enclosing
 /// path) in the TOML `source`, so errors found later (emit, exec) point into the plan file too.
 pub fn locate(source: &str, diagnostics: &mut [Diagnostic]) {
-    let Ok(root) = node::from_toml(source) else {
-        return;
-    };
-    let mut cx = Cx::default();
-    let _ = parse::plan(&mut cx, &root);
-    for d in diagnostics
-        .iter_mut()
-        .filter(|d| d.span.is_none() && !d.path.is_empty())
-    {
-        d.span = cx.span_near(&d.path);
+    if let Ok(root) = node::from_toml(source) {
+        locate_in(&root, diagnostics);
     }
 }
 

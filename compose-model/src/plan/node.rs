@@ -1,5 +1,6 @@
-//! A small document tree that both TOML and CBOR plans are read into, with byte spans where the
-//! source has them, so one reader gives the same errors for both.
+//! A small document tree that every plan syntax is read into (TOML, CBOR, and the tokens of the
+//! `compose!` macro), with spans where the source has them, so one reader gives the same errors
+//! for all of them.
 
 use std::ops::Range;
 
@@ -7,24 +8,33 @@ use toml::de::{DeTable, DeValue};
 
 use crate::cbor::Value;
 
-/// A value of the document, with its span in the source (TOML only).
+/// A value of the document, with its span in the source.
+///
+/// Spans are ranges of whatever the front end counts: bytes of a TOML file, or token numbers
+/// of a macro invocation (the macro maps them back to its tokens' spans).
 #[derive(Clone, Debug)]
-pub(crate) struct Node {
+pub struct Node {
+    /// The value.
     pub kind: Kind,
+    /// Where it is in the source, if the source has positions.
     pub span: Option<Range<usize>>,
 }
 
 /// A table entry: key, the key's span, value.
-pub(crate) type Entry = (String, Option<Range<usize>>, Node);
+pub type Entry = (String, Option<Range<usize>>, Node);
 
 /// The kinds of values a plan document holds.
 #[derive(Clone, Debug)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// Entries in source order: key, the key's span, value.
     Table(Vec<Entry>),
+    /// Elements in order.
     Array(Vec<Node>),
+    /// A string.
     Str(String),
+    /// An integer.
     Int(i128),
+    /// A boolean.
     Bool(bool),
     /// Anything the schema never uses (floats, datetimes, byte strings, tags…), by kind name.
     Other(&'static str),

@@ -1,0 +1,123 @@
+//! The build step both front ends share (the `compose!` macro and a `build.rs` using
+//! [`crate::Config`]): emit the plan's composition, precompile it, and write the outputs
+//! under predictable names, touching a file only when its bytes change.
+
+use std::path::{Path, PathBuf};
+
+#[cfg(feature = "precompile")]
+use compose_model::blobs::BlobStore;
+use compose_model::blobs::write_atomic;
+use compose_model::plan::{Diagnostic, Plan};
+use compose_model::{Code, Digest};
+
+use crate::{EmitError, EmitOptions, Emitted, emit_plan};
+
+/// How to build a bundle.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// Emit options (guest workspace, guest target dir, cache).
+    pub emit: EmitOptions,
+    /// Where to write `plan.cbor`, `component.wasm` and `component.cwasm`.
+    pub out_dir: PathBuf,
+    /// Whether to precompile.
+    pub precompile: bool,
+}
+
+/// What a build made and where it wrote it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Bundle {
+    /// The plan.
+    pub plan: Plan,
+    /// The composition.
+    pub emitted: Emitted,
+    /// The folder the outputs are in.
+    pub dir: PathBuf,
+    /// `plan.cbor`: the plan's canonical CBOR.
+    pub plan_file: PathBuf,
+    /// `component.wasm`: the composed component.
+    pub component_file: PathBuf,
+    /// `component.cwasm`, its digest and the engine's compatibility summary, when precompiled.
+    pub precompiled: Option<(PathBuf, Digest, u64)>,
+}
+
+/// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
+/// path, so each front end can point at its own source.
+pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bundle, EmitError> {
+    let emitted = emit_plan(plan, base, &settings.emit)?;
+    let fail = |code: Code, message: String| EmitError {
+        file: "plan".into(),
+        source: None,
+        diagnostics: vec![Diagnostic::new(code, "", message)],
+    };
+    let dir = &settings.out_dir;
+    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, EmitError> {
+        let path = dir.join(name);
+        write_if_changed(&path, bytes).map_err(|e| {
+            fail(
+                Code::EmitWriteFailed,
+                format!(
+                    "cannot write `{}`: {e}; check that the folder is writable",
+                    path.display()
+                ),
+            )
+        })?;
+        Ok(path)
+    };
+    let plan_file = write("plan.cbor", &plan.to_cbor())?;
+    let component_file = write("component.wasm", &emitted.bytes)?;
+    let precompiled = if settings.precompile {
+        let code = precompile(&emitted.bytes, plan, settings.emit.cache.as_ref())
+            .map_err(|m| fail(Code::EmitPrecompileFailed, m))?;
+        let (bytes, compat) = code;
+        let path = write("component.cwasm", &bytes)?;
+        Some((path, Digest::of(&bytes), compat))
+    } else {
+        let _ = std::fs::remove_file(dir.join("component.cwasm"));
+        None
+    };
+    Ok(Bundle {
+        plan: plan.clone(),
+        emitted,
+        dir: dir.clone(),
+        plan_file,
+        component_file,
+        precompiled,
+    })
+}
+
+#[cfg(feature = "precompile")]
+fn precompile(
+    component: &[u8],
+    plan: &Plan,
+    cache: Option<&BlobStore>,
+) -> Result<(Vec<u8>, u64), String> {
+    crate::precompile::precompile(component, &plan.policy, cache)
+        .map(|c| (c.bytes, c.compatibility))
+}
+
+#[cfg(not(feature = "precompile"))]
+fn precompile(
+    _component: &[u8],
+    _plan: &Plan,
+    _cache: Option<&compose_model::blobs::BlobStore>,
+) -> Result<(Vec<u8>, u64), String> {
+    Err("precompiling needs compose-build's `precompile` feature (it links Wasmtime into the build script); enable it, or turn precompiling off".into())
+}
+
+/// Writes `bytes` to `path` atomically unless the file already holds exactly them, so an
+/// unchanged output keeps its modification time and triggers no rebuild.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    write_atomic(path, bytes)
+}
+
+/// The output folder of the `compose!` macro for a composition when the crate has no build
+/// script: `<target>/compose/out/<name>-<first 12 hex digits of the plan digest>`.
+pub(crate) fn macro_out_dir(target: &Path, name: &str, plan_digest: &Digest) -> PathBuf {
+    let hex = plan_digest.to_string();
+    let short = hex.trim_start_matches("sha256:").get(..12).unwrap_or("");
+    target.join("compose/out").join(format!("{name}-{short}"))
+}

@@ -1,0 +1,156 @@
+//! The Rust code generated for a composition: one type holding the embedded plan, component
+//! and precompiled code, with `load`, `builder`, `run` and `main`. The macro and `build.rs`
+//! generate exactly the same items; only how the embedded files are named differs.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::bundle::Bundle;
+
+/// How generated code names the files it embeds.
+#[derive(Clone, Debug)]
+pub enum FileRefs {
+    /// By absolute path (the macro).
+    Absolute,
+    /// Relative to `OUT_DIR`, under this sub-folder (a build script: `compose/<name>`), so the
+    /// generated file is independent of where the target folder is.
+    OutDir(String),
+}
+
+/// Generates the composition type `type_name` for `bundle`, embedding its files as `refs`
+/// says, and an `include_bytes!` of every file in `tracked` so rustc rebuilds the crate when
+/// one changes.
+pub fn generate(
+    bundle: &Bundle,
+    type_name: &Ident,
+    refs: &FileRefs,
+    tracked: &[PathBuf],
+) -> TokenStream {
+    let name = bundle
+        .plan
+        .name
+        .clone()
+        .unwrap_or_else(|| type_name.to_string());
+    let include = |path: &Path| -> TokenStream {
+        match refs {
+            FileRefs::Absolute => {
+                let p = path.display().to_string();
+                quote!(::core::include_bytes!(#p))
+            }
+            FileRefs::OutDir(sub) => {
+                let file = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let rel = format!("/{sub}/{file}");
+                quote!(::core::include_bytes!(
+                    ::core::concat!(::core::env!("OUT_DIR"), #rel)
+                ))
+            }
+        }
+    };
+    let plan_bytes = proc_macro2::Literal::byte_string(&bundle.plan.to_cbor());
+    let plan_digest = bundle.emitted.plan_digest.to_string();
+    let component = include(&bundle.component_file);
+    let component_digest = bundle.emitted.digest.to_string();
+    let precompiled = match &bundle.precompiled {
+        Some((path, digest, compat)) => {
+            let code = include(path);
+            let digest = digest.to_string();
+            quote!(.with_precompiled(#code, #digest, #compat))
+        }
+        None => quote!(),
+    };
+    let tracked = tracked.iter().map(|p| {
+        let p = p.display().to_string();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#p);
+        )
+    });
+    let doc = format!(
+        " The `{name}` composition, composed at build time: plan `{plan_digest}`, component `{component_digest}`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug)]
+        pub struct #type_name;
+
+        impl #type_name {
+            /// The plan, component and precompiled code embedded in this binary.
+            pub const EMBEDDED: ::compose_runtime::Embedded = ::compose_runtime::Embedded::new(
+                #name,
+                #plan_bytes,
+                #plan_digest,
+                #component,
+                #component_digest,
+            ) #precompiled;
+
+            /// The digest of the plan's canonical CBOR.
+            pub const PLAN_DIGEST: &'static str = #plan_digest;
+
+            /// The digest of the composed component.
+            pub const COMPONENT_DIGEST: &'static str = #component_digest;
+
+            /// Checks the embedded bytes against their digests and loads the composition with
+            /// the default host policy.
+            pub fn load() -> ::core::result::Result<::compose_runtime::Composition, ::compose_runtime::ExecError> {
+                Self::EMBEDDED.load()
+            }
+
+            /// A builder to refuse capabilities or set the host policy before loading.
+            pub fn builder() -> ::compose_runtime::Builder {
+                Self::EMBEDDED.builder()
+            }
+
+            /// Loads and runs the `wasi:cli/run` composition with `args`; returns its exit code.
+            pub fn run<S: ::core::convert::AsRef<str>>(args: &[S]) -> ::core::result::Result<u8, ::compose_runtime::ExecError> {
+                Self::load()?.run(args)
+            }
+
+            /// Runs the composition with this process's arguments; the exit code to return
+            /// from `main`.
+            pub fn main() -> ::std::process::ExitCode {
+                Self::EMBEDDED.main()
+            }
+        }
+
+        #(#tracked)*
+    }
+}
+
+/// The type name for a plan name: `hello-cli` → `HelloCli`; `Composition` without a name.
+pub fn type_name_for(plan_name: Option<&str>) -> Ident {
+    let camel: String = plan_name
+        .unwrap_or("composition")
+        .split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    let camel = if camel.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        camel
+    } else {
+        format!("Composition{camel}")
+    };
+    format_ident!("{}", camel, span = Span::call_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_name_for;
+
+    #[test]
+    fn type_names_are_upper_camel_case() {
+        assert_eq!(type_name_for(Some("hello")).to_string(), "Hello");
+        assert_eq!(type_name_for(Some("hello-cli")).to_string(), "HelloCli");
+        assert_eq!(type_name_for(Some("typed_api")).to_string(), "TypedApi");
+        assert_eq!(type_name_for(Some("3d")).to_string(), "Composition3d");
+        assert_eq!(type_name_for(None).to_string(), "Composition");
+    }
+}

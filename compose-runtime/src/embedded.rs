@@ -1,0 +1,247 @@
+//! Compositions embedded in a binary at build time (by `compose!` or `include_composed!`): the
+//! canonical plan, the composed component and optionally its precompiled code, each checked
+//! against the digest recorded at build time before it is used.
+
+use compose_model::plan::{self, Capability, Plan};
+use compose_model::{Code, Digest};
+use wasmtime::component::Component;
+
+use crate::{ExecError, HostPolicy, Runtime};
+
+/// What the build put into the binary. Written by generated code; read with [`Embedded::load`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Embedded {
+    /// The composition's name (the plan's `name`, or the generated type's).
+    pub name: &'static str,
+    /// The plan's canonical CBOR.
+    pub plan: &'static [u8],
+    /// The plan's digest, `sha256:…`.
+    pub plan_digest: &'static str,
+    /// The composed component.
+    pub component: &'static [u8],
+    /// The component's digest, `sha256:…`.
+    pub component_digest: &'static str,
+    /// Code precompiled at build time, if the build made it.
+    pub precompiled: Option<Precompiled>,
+}
+
+/// Code precompiled at build time for the runtime's engine configuration.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Precompiled {
+    /// The serialized code (`Engine::precompile_component`).
+    pub code: &'static [u8],
+    /// Its digest, `sha256:…`.
+    pub digest: &'static str,
+    /// The compatibility summary of the engine it was compiled with
+    /// ([`crate::compatibility`]).
+    pub compatibility: u64,
+}
+
+impl Embedded {
+    /// Describes an embedded composition (used by generated code).
+    pub const fn new(
+        name: &'static str,
+        plan: &'static [u8],
+        plan_digest: &'static str,
+        component: &'static [u8],
+        component_digest: &'static str,
+    ) -> Embedded {
+        Embedded {
+            name,
+            plan,
+            plan_digest,
+            component,
+            component_digest,
+            precompiled: None,
+        }
+    }
+
+    /// Adds precompiled code (used by generated code).
+    pub const fn with_precompiled(
+        mut self,
+        code: &'static [u8],
+        digest: &'static str,
+        compatibility: u64,
+    ) -> Embedded {
+        self.precompiled = Some(Precompiled {
+            code,
+            digest,
+            compatibility,
+        });
+        self
+    }
+
+    /// Checks the embedded plan and component against their recorded digests and reads the
+    /// plan. A mismatch (`E0509`) means the binary was altered or built wrongly; nothing runs.
+    pub fn plan(&self) -> Result<Plan, ExecError> {
+        check_digest("plan", self.name, self.plan, self.plan_digest)?;
+        check_digest(
+            "component",
+            self.name,
+            self.component,
+            self.component_digest,
+        )?;
+        plan::from_cbor(self.plan).map_err(|diags| {
+            let first = diags.first().map(ToString::to_string).unwrap_or_default();
+            ExecError::new(
+                Code::ExecEmbeddedMismatch,
+                format!(
+                    "the plan embedded for `{}` does not read: {first}; rebuild the binary",
+                    self.name
+                ),
+            )
+        })
+    }
+
+    /// A builder to choose the host policy before loading.
+    pub fn builder(&self) -> Builder {
+        Builder {
+            embedded: *self,
+            host: HostPolicy::default(),
+            precompiled: true,
+        }
+    }
+
+    /// Loads the composition with the default host policy (everything the plan grants).
+    pub fn load(&self) -> Result<Composition, ExecError> {
+        self.builder().load()
+    }
+
+    /// Runs a `wasi:cli/run` composition with this process's arguments (after the program
+    /// name) and returns the exit code to end the process with: the guest's own, or 2 (with
+    /// the error on stderr) when the host could not run it.
+    pub fn main(&self) -> std::process::ExitCode {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        match self.load().and_then(|c| c.run(&args)) {
+            Ok(code) => std::process::ExitCode::from(code),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::ExitCode::from(2)
+            }
+        }
+    }
+}
+
+fn check_digest(what: &str, name: &str, bytes: &[u8], recorded: &str) -> Result<(), ExecError> {
+    let have = Digest::of(bytes);
+    if have.to_string() == recorded {
+        return Ok(());
+    }
+    Err(ExecError::new(
+        Code::ExecEmbeddedMismatch,
+        format!(
+            "the {what} embedded for `{name}` has digest `{have}`, but the build recorded `{recorded}`; the binary was altered or built wrongly, so it will not run; rebuild it"
+        ),
+    ))
+}
+
+/// Chooses the host policy for an embedded composition, then loads it.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    embedded: Embedded,
+    host: HostPolicy,
+    precompiled: bool,
+}
+
+impl Builder {
+    /// Refuses a capability the plan grants: a component that requires it stops the load with
+    /// `E0501`; one that only wants it runs without it. Default: nothing refused.
+    pub fn refuse(mut self, capability: Capability) -> Builder {
+        self.host.refuse.insert(capability);
+        self
+    }
+
+    /// Replaces the host policy. Default: [`HostPolicy::default`].
+    pub fn host_policy(mut self, host: HostPolicy) -> Builder {
+        self.host = host;
+        self
+    }
+
+    /// Whether to use the embedded precompiled code when it fits this engine. Default: `true`.
+    /// With `false` the component is always compiled at load.
+    pub fn precompiled(mut self, use_it: bool) -> Builder {
+        self.precompiled = use_it;
+        self
+    }
+
+    /// Checks digests, reads the plan, checks the host policy against it, and prepares the
+    /// component: from the precompiled code when it fits this engine, else by compiling it
+    /// (with a warning on stderr when precompiled code was there but did not fit).
+    pub fn load(self) -> Result<Composition, ExecError> {
+        let e = self.embedded;
+        let plan = e.plan()?;
+        crate::Effective::compute(&plan, &self.host)?;
+        let runtime = Runtime::new(&plan.policy)?;
+        let mut from_precompiled = false;
+        let mut component = None;
+        if let Some(p) = e.precompiled.filter(|_| self.precompiled) {
+            let loaded = p
+                .digest
+                .parse::<Digest>()
+                .map_err(|err| err.to_string())
+                .and_then(|d| runtime.load_embedded(p.code, &d, p.compatibility));
+            match loaded {
+                Ok(c) => {
+                    component = Some(c);
+                    from_precompiled = true;
+                }
+                Err(why) => eprintln!(
+                    "warning: the code precompiled for `{}` is not used: {why}; compiling the component instead",
+                    e.name
+                ),
+            }
+        }
+        let component = match component {
+            Some(c) => c,
+            None => runtime.compile(e.component)?.0,
+        };
+        Ok(Composition {
+            plan,
+            runtime,
+            component,
+            host: self.host,
+            from_precompiled,
+        })
+    }
+}
+
+/// An embedded composition, checked and ready to run.
+pub struct Composition {
+    plan: Plan,
+    runtime: Runtime,
+    component: Component,
+    host: HostPolicy,
+    from_precompiled: bool,
+}
+
+impl Composition {
+    /// Runs a `wasi:cli/run` composition with `args` and returns its exit code.
+    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<u8, ExecError> {
+        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+        self.runtime
+            .run_component(&self.plan, &self.component, &args, &self.host)
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The runtime (engine, limits) the composition runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// Whether the component came from the embedded precompiled code (rather than being
+    /// compiled at load).
+    pub fn from_precompiled(&self) -> bool {
+        self.from_precompiled
+    }
+}

@@ -1,0 +1,86 @@
+//! The `hello-cli` binary is self-contained and refuses to run altered embedded bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hello-cli");
+
+/// Copies the binary alone into an empty folder and runs it there with an empty environment.
+fn run_alone(binary: &[u8], args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("hello-cli");
+    std::fs::write(&exe, binary).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    Command::new(&exe)
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+/// The macro's output folder for this composition (the one whose component is embedded).
+fn outputs(binary: &[u8]) -> PathBuf {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/compose/out");
+    std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("Hello-")
+        })
+        .find(|p| std::fs::read(p.join("component.wasm")).is_ok_and(|c| find(binary, &c).is_some()))
+        .expect("the embedded component is one of the macro's outputs")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The binary with one byte flipped in the middle of the embedded `file`.
+fn tampered(binary: &[u8], file: &Path) -> Vec<u8> {
+    let embedded = std::fs::read(file).unwrap();
+    let at = find(binary, &embedded).expect("the file is embedded") + embedded.len() / 2;
+    let mut copy = binary.to_vec();
+    copy[at] ^= 0x55;
+    copy
+}
+
+#[test]
+fn runs_alone_in_an_empty_folder_with_no_environment() {
+    let binary = std::fs::read(BIN).unwrap();
+    let out = run_alone(&binary, &["World"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, World!\n");
+    // No warning: the precompiled code fitted and nothing was compiled at start.
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn an_altered_embedded_component_is_refused_before_running() {
+    let binary = std::fs::read(BIN).unwrap();
+    let bad = tampered(&binary, &outputs(&binary).join("component.wasm"));
+    let out = run_alone(&bad, &["World"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("E0509"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn altered_precompiled_code_is_never_loaded_and_the_component_is_compiled_instead() {
+    let binary = std::fs::read(BIN).unwrap();
+    let bad = tampered(&binary, &outputs(&binary).join("component.cwasm"));
+    let out = run_alone(&bad, &["World"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: the code precompiled"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, World!\n");
+    assert_eq!(out.status.code(), Some(0));
+}
