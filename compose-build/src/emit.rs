@@ -316,13 +316,11 @@ fn check(
             );
             match binding.map(|(_, b)| b) {
                 None if import.starts_with("wasi:") => {}
-                None => diags.push(Diagnostic::new(
-                    Code::PlanUnboundImport,
-                    path,
-                    format!("`{name}` imports `{import}`, which the plan does not bind; wire it to a component (`\"{}\" = \"<component>\"` under `components.{name}.imports`), take it from the host, or deny it", import.split('@').next().unwrap_or(import)),
-                )),
+                None => diags.push(unbound(plan, &surfaces, name, import, path)),
                 Some(Binding::Component(w)) => {
-                    let Some(target) = surfaces.get(&w.component) else { continue };
+                    let Some(target) = surfaces.get(&w.component) else {
+                        continue;
+                    };
                     let wanted = w.export.as_deref().unwrap_or(import);
                     let Some((_, export_item)) = Surface::find(&target.exports, wanted) else {
                         diags.push(missing_export(&w.component, wanted, target, &path));
@@ -371,6 +369,76 @@ fn check(
         }
     }
     surfaces
+}
+
+/// An import no binding covers: who exports it (if anyone), how to wire it, and the chain of
+/// components from a composition export that needed it.
+fn unbound(
+    plan: &Plan,
+    surfaces: &BTreeMap<String, Surface>,
+    name: &str,
+    import: &str,
+    path: String,
+) -> Diagnostic {
+    let plain = import.split('@').next().unwrap_or(import);
+    let exporters: Vec<&str> = surfaces
+        .iter()
+        .filter(|(n, s)| n.as_str() != name && Surface::find(&s.exports, plain).is_some())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let what = match exporters.as_slice() {
+        [] => format!(
+            "`{name}` imports `{import}`, which no component exports; add a component that exports it and wire it, or deny it"
+        ),
+        [one] => format!(
+            "`{name}` imports `{import}`, which the plan leaves unbound; `{one}` exports it: wire it with `\"{plain}\" = \"{one}\"` under `components.{name}.imports`"
+        ),
+        many => format!(
+            "`{name}` imports `{import}`, which the plan leaves unbound; {} export it: wire one of them under `components.{name}.imports`",
+            many.iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
+    let mut d = Diagnostic::new(Code::PlanUnboundImport, path, what);
+    if let Some(chain) = needed_by(plan, name) {
+        d = d.with_help(format!("needed by {chain}"));
+    }
+    d
+}
+
+/// How a composition export reaches `component` through the wiring, e.g. "the export
+/// `wasi:cli/run` → `app` → `formatter`".
+fn needed_by(plan: &Plan, component: &str) -> Option<String> {
+    fn walk<'p>(plan: &'p Plan, at: &'p str, goal: &str, seen: &mut Vec<&'p str>) -> bool {
+        if seen.contains(&at) {
+            return false;
+        }
+        seen.push(at);
+        if at == goal {
+            return true;
+        }
+        if let Some(c) = plan.components.get(at) {
+            for b in c.imports.values() {
+                if let Binding::Component(w) = b
+                    && walk(plan, &w.component, goal, seen)
+                {
+                    return true;
+                }
+            }
+        }
+        seen.pop();
+        false
+    }
+    for (export, w) in &plan.exports {
+        let mut seen = Vec::new();
+        if walk(plan, &w.component, component, &mut seen) {
+            let names: Vec<String> = seen.iter().map(|n| format!("`{n}`")).collect();
+            return Some(format!("the export `{export}` → {}", names.join(" → ")));
+        }
+    }
+    None
 }
 
 fn missing_export(component: &str, export: &str, s: &Surface, path: &str) -> Diagnostic {

@@ -22,6 +22,8 @@
 //! std::fs::write("composed.wasm", &emitted.bytes).unwrap();
 //! ```
 #![deny(missing_docs)]
+// The examples are build scripts, whose `fn main` is the point.
+#![allow(clippy::needless_doctest_main)]
 
 mod bundle;
 pub mod codegen;

@@ -1,0 +1,109 @@
+//! The build-script front end: outputs, generated code, the files to watch, errors with
+//! file:line:col, and no rewrite when nothing changed.
+
+use std::path::{Path, PathBuf};
+
+use compose_model::Code;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn config(out: &Path, cache: &Path) -> compose_build::Config {
+    let mut c = compose_build::Config::new();
+    c.manifest_dir(root().join("examples/hello-build"))
+        .workspace("../guests")
+        .guest_target_dir(root().join("target/guests"))
+        .cache_dir(cache)
+        .out_dir(out)
+        .precompile(false);
+    c
+}
+
+#[test]
+fn compiles_a_plan_into_outputs_and_generated_code() {
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let compiled = config(out.path(), cache.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = out.path().join("compose/hello");
+    for f in ["plan.cbor", "component.wasm"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert!(!dir.join("component.cwasm").exists());
+    assert_eq!(compiled.rust_file, out.path().join("compose/hello.rs"));
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(rust.contains("pub struct Hello"), "{rust}");
+    assert!(
+        rust.contains("OUT_DIR"),
+        "outputs are named relative to OUT_DIR"
+    );
+    // The plan's CBOR is embedded; its digest is the plan's.
+    let plan = std::fs::read(dir.join("plan.cbor")).unwrap();
+    assert!(rust.contains(&compose_model::Digest::of(&plan).to_string()));
+
+    // Every file read is watched: the plan, the guests' sources and the WIT they use.
+    let names: Vec<String> = compiled
+        .files
+        .iter()
+        .map(|f| f.to_string_lossy().replace('\\', "/"))
+        .collect();
+    for want in [
+        "hello-build/compose.toml",
+        "guests/greeter/src/lib.rs",
+        "guests/app/src/main.rs",
+        "guests/wit/greet.wit",
+        "guests/greeter/Cargo.toml",
+        "guests/Cargo.lock",
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(want)),
+            "{want} in {names:#?}"
+        );
+    }
+
+    // A second compile with nothing changed rewrites nothing, so cargo rebuilds nothing.
+    let before = std::fs::metadata(dir.join("component.wasm"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    config(out.path(), cache.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap();
+    let after = std::fs::metadata(dir.join("component.wasm"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn errors_point_into_the_plan_file_and_still_name_it_for_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("compose.toml");
+    std::fs::write(
+        &plan,
+        "[components.app]\ncrate = \"app\"\nexports = [\"wasi:cli/run\"]\nimports = { \"example:greet/greeter\" = \"greter\" }\n[exports]\n\"wasi:cli/run\" = \"app\"\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = config(out.path(), dir.path())
+        .try_compile(&plan)
+        .unwrap_err();
+    let codes: Vec<Code> = err.error.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec![Code::PlanUnknownComponent]);
+    assert!(err.files.contains(&plan));
+    let text = err.to_string();
+    assert!(text.contains("compose.toml:4:"), "{text}");
+}
+
+#[test]
+fn a_missing_plan_file_is_a_coded_error() {
+    let out = tempfile::tempdir().unwrap();
+    let err = config(out.path(), out.path())
+        .try_compile(Path::new("no-such.toml"))
+        .unwrap_err();
+    assert_eq!(err.error.diagnostics[0].code, Code::EmitSourceNotFound);
+}

@@ -1,0 +1,5 @@
+//! Does not compile, on purpose.
+
+pub fn greet() -> u32 {
+    "not a number"
+}

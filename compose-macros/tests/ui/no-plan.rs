@@ -1,0 +1,3 @@
+compose_runtime::compose! {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+compose_runtime::compose! {
+    type: Hello,
+    type: Again,
+    components: { greeter: { path: "../../ui-fixtures/greeter.wasm" } },
+}
+
+fn main() {}

@@ -1,0 +1,3 @@
+compose_runtime::compose!("no-such-plan.toml");
+
+fn main() {}

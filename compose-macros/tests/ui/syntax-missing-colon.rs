@@ -1,0 +1,5 @@
+compose_runtime::compose! {
+    name "hello",
+}
+
+fn main() {}
