@@ -34,6 +34,7 @@ mod guest;
 #[cfg(feature = "precompile")]
 pub mod precompile;
 mod source;
+pub mod typed;
 
 pub use bundle::Bundle;
 pub use compose_model::blobs::BlobStore;

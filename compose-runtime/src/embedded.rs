@@ -4,9 +4,19 @@
 
 use compose_model::plan::{self, Capability, Plan};
 use compose_model::{Code, Digest};
-use wasmtime::component::Component;
+use wasmtime::Store;
+use wasmtime::component::{Component, Instance};
 
-use crate::{ExecError, HostPolicy, Runtime};
+use crate::{ExecError, HostPolicy, HostState, Runtime};
+
+/// An instance of a composition with typed accessors for its exports: call them with
+/// `exports.<interface>().call_<function>(&mut store, …)`.
+pub struct Instantiated<E> {
+    /// The store the instance lives in.
+    pub store: Store<HostState>,
+    /// The typed exports.
+    pub exports: E,
+}
 
 /// What the build put into the binary. Written by generated code; read with [`Embedded::load`].
 #[derive(Clone, Copy, Debug)]
@@ -222,6 +232,27 @@ impl Composition {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         self.runtime
             .run_component(&self.plan, &self.component, &args, &self.host)
+    }
+
+    /// Instantiates the composition (deny-by-default, with the plan's limits, as [`run`]) and
+    /// hands the instance to `exports`, which returns typed accessors for its exports (the
+    /// `Exports::new` that `compose!` generates with wasmtime's `bindgen!`).
+    ///
+    /// [`run`]: Composition::run
+    pub fn instantiate_with<E>(
+        &self,
+        exports: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<E>,
+    ) -> Result<Instantiated<E>, ExecError> {
+        let (mut store, instance) =
+            self.runtime
+                .instantiate(&self.plan, &self.component, &self.host)?;
+        let exports = exports(&mut store, &instance).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("the composition's exports do not match their bindings: {e:#}"),
+            )
+        })?;
+        Ok(Instantiated { store, exports })
     }
 
     /// The plan.

@@ -22,7 +22,7 @@ mod wasi;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
-pub use embedded::{Builder, Composition, Embedded, Precompiled};
+pub use embedded::{Builder, Composition, Embedded, Instantiated, Precompiled};
 pub use engine::{Runtime, compatibility, engine_config};
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
@@ -42,3 +42,4 @@ macro_rules! include_composed {
 }
 pub use error::ExecError;
 pub use policy::{Effective, HostPolicy};
+pub use run::HostState;

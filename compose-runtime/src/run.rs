@@ -12,14 +12,14 @@ use crate::engine::TICK;
 use crate::limits::Limits;
 use crate::{Effective, ExecError, HostPolicy, Runtime};
 
-/// Per-run host state.
-struct Host {
+/// The host state of a store running a composition (WASI context, resource table, limits).
+pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: Limits,
 }
 
-impl WasiView for Host {
+impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -74,7 +74,71 @@ impl Runtime {
         allowed: &Effective,
         args: &[String],
     ) -> Result<u8, ExecError> {
-        let mut linker: Linker<Host> = Linker::new(&self.engine);
+        let (mut store, linker) = self.prepare(plan, component, allowed, args)?;
+        let command = match Command::instantiate(&mut store, component, &linker) {
+            Ok(c) => c,
+            Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
+                return Err(ExecError::new(
+                    Code::ExecInvalidComponent,
+                    format!(
+                        "cannot instantiate the composition: {e:#}; `exec run` needs a component that exports `wasi:cli/run`"
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(classify(
+                    &e,
+                    store.data().limits.hit.as_deref(),
+                    &plan.policy,
+                ));
+            }
+        };
+        match command.wasi_cli_run().call_run(&mut store) {
+            Ok(Ok(())) => Ok(0),
+            Ok(Err(())) => Ok(1),
+            Err(e) => {
+                if let Some(exit) = e.downcast_ref::<I32Exit>() {
+                    return Ok(u8::try_from(exit.0).unwrap_or(1));
+                }
+                Err(classify(
+                    &e,
+                    store.data().limits.hit.as_deref(),
+                    &plan.policy,
+                ))
+            }
+        }
+    }
+
+    /// Instantiates a compiled composition of `plan` under the same deny-by-default linker,
+    /// limits and deadline as [`Runtime::run`], for a host that calls its exports itself.
+    pub fn instantiate(
+        &self,
+        plan: &Plan,
+        component: &Component,
+        host: &HostPolicy,
+    ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
+        let allowed = Effective::compute(plan, host)?;
+        let (mut store, linker) = self.prepare(plan, component, &allowed, &[])?;
+        match linker.instantiate(&mut store, component) {
+            Ok(i) => Ok((store, i)),
+            Err(e) => Err(classify(
+                &e,
+                store.data().limits.hit.as_deref(),
+                &plan.policy,
+            )),
+        }
+    }
+
+    /// The store and linker for one run: WASI as allowed, imports checked against the plan,
+    /// limits, deadline and fuel set.
+    fn prepare(
+        &self,
+        plan: &Plan,
+        component: &Component,
+        allowed: &Effective,
+        args: &[String],
+    ) -> Result<(Store<HostState>, Linker<HostState>), ExecError> {
+        let mut linker: Linker<HostState> = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
             ExecError::new(
                 Code::ExecInvalidComponent,
@@ -144,7 +208,7 @@ impl Runtime {
         let wasi = crate::wasi::context(allowed, args, &program, deterministic, seed.as_bytes())?;
         let mut store = Store::new(
             &self.engine,
-            Host {
+            HostState {
                 wasi,
                 table: ResourceTable::new(),
                 limits: Limits::new(&plan.policy),
@@ -162,38 +226,7 @@ impl Runtime {
                 .set_fuel(fuel)
                 .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
         }
-        let command = match Command::instantiate(&mut store, component, &linker) {
-            Ok(c) => c,
-            Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
-                return Err(ExecError::new(
-                    Code::ExecInvalidComponent,
-                    format!(
-                        "cannot instantiate the composition: {e:#}; `exec run` needs a component that exports `wasi:cli/run`"
-                    ),
-                ));
-            }
-            Err(e) => {
-                return Err(classify(
-                    &e,
-                    store.data().limits.hit.as_deref(),
-                    &plan.policy,
-                ));
-            }
-        };
-        match command.wasi_cli_run().call_run(&mut store) {
-            Ok(Ok(())) => Ok(0),
-            Ok(Err(())) => Ok(1),
-            Err(e) => {
-                if let Some(exit) = e.downcast_ref::<I32Exit>() {
-                    return Ok(u8::try_from(exit.0).unwrap_or(1));
-                }
-                Err(classify(
-                    &e,
-                    store.data().limits.hit.as_deref(),
-                    &plan.policy,
-                ))
-            }
-        }
+        Ok((store, linker))
     }
 }
 
