@@ -21,7 +21,9 @@ pub fn check_subset(import: &Value, export: &Value) -> Result<(), String> {
                 None => return Err(format!("the export has no {what} `{name}`")),
                 Some(other) if other != form => {
                     return Err(format!(
-                        "{what} `{name}` differs between the import and the export"
+                        "{what} `{name}` differs: the import has `{}`, the export `{}`",
+                        shown(form),
+                        shown(other)
                     ));
                 }
                 Some(_) => {}
@@ -80,4 +82,12 @@ mod tests {
                 .contains("type `r`")
         );
     }
+}
+
+/// A canonical form in CBOR diagnostic notation, for messages.
+fn shown(form: &Value) -> String {
+    compose_model::cbor::encode(form)
+        .ok()
+        .and_then(|b| compose_model::cbor::diagnostic(&b).ok())
+        .unwrap_or_else(|| "?".into())
 }

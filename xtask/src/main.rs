@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 mod bench;
+mod bench_binary;
 mod bench_exec;
 mod ci;
 mod conformance;
@@ -23,6 +24,8 @@ Tasks:
                      bench/README.md (--report: only rewrite them from the last run)
   bench-exec         emit and exec against wac, wasm-tools and wasmtime (installs them with
                      cargo install when missing), and instantiation default vs pooling
+  bench-binary       the release `compose!` binary (hello-cli) against `wasmtime run`, and
+                     what the macro adds to a no-op and a guest-touching `cargo build`
   fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
                      cargo-fuzz (`cargo +nightly install cargo-fuzz`)
 ";
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
         Some("bench-exec") => bench_exec::run(),
+        Some("bench-binary") => bench_binary::run(),
         Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");

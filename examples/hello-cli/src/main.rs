@@ -4,6 +4,7 @@
 //! composed and precompiled at compile time; the binary embeds the result and needs no file at
 //! run time.
 
+#[cfg(not(feature = "bench-without-compose"))]
 compose_runtime::compose! {
     name: "hello",
     workspace: "../guests",
@@ -20,6 +21,12 @@ compose_runtime::compose! {
     grants: { stdio: true, args: true },
 }
 
+#[cfg(not(feature = "bench-without-compose"))]
 fn main() -> std::process::ExitCode {
     Hello::main()
+}
+
+#[cfg(feature = "bench-without-compose")]
+fn main() {
+    println!("Hello, World!");
 }
