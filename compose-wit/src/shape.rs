@@ -53,6 +53,14 @@ fn lookup<'a>(m: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
+/// A canonical form in CBOR diagnostic notation, for messages.
+fn shown(form: &Value) -> String {
+    compose_model::cbor::encode(form)
+        .ok()
+        .and_then(|b| compose_model::cbor::diagnostic(&b).ok())
+        .unwrap_or_else(|| "?".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_subset;
@@ -84,10 +92,3 @@ mod tests {
     }
 }
 
-/// A canonical form in CBOR diagnostic notation, for messages.
-fn shown(form: &Value) -> String {
-    compose_model::cbor::encode(form)
-        .ok()
-        .and_then(|b| compose_model::cbor::diagnostic(&b).ok())
-        .unwrap_or_else(|| "?".into())
-}
