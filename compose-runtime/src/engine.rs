@@ -60,6 +60,12 @@ impl Runtime {
                 format!("cannot configure Wasmtime: {e:#}"),
             )
         })?;
+        Runtime::from_engine(engine)
+    }
+
+    /// A runtime on an engine made elsewhere (it must use [`engine_config`], perhaps with
+    /// another allocation strategy), with its own epoch ticker.
+    pub(crate) fn from_engine(engine: Engine) -> Result<Runtime, ExecError> {
         let stop = Arc::new(AtomicBool::new(false));
         let (e, s) = (engine.weak(), stop.clone());
         std::thread::Builder::new()

@@ -18,6 +18,7 @@ mod error;
 mod limits;
 mod policy;
 mod run;
+mod serve;
 mod wasi;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
@@ -43,3 +44,4 @@ macro_rules! include_composed {
 pub use error::ExecError;
 pub use policy::{Effective, HostPolicy};
 pub use run::HostState;
+pub use serve::{ServeOptions, ShutdownHandle, ShutdownSignal, serve_with, shutdown_channel};

@@ -129,25 +129,22 @@ impl Runtime {
         }
     }
 
-    /// The store and linker for one run: WASI as allowed, imports checked against the plan,
-    /// limits, deadline and fuel set.
-    fn prepare(
+    /// Checks every import of the composition against what the host provides and the plan
+    /// binds: WASI (and, when `serving`, `wasi:http`) is linked by the host; a denied import
+    /// traps when called (returns `true` if there is one); anything else is refused (`E0506`).
+    pub(crate) fn check_imports(
         &self,
         plan: &Plan,
         component: &Component,
         allowed: &Effective,
-        args: &[String],
-    ) -> Result<(Store<HostState>, Linker<HostState>), ExecError> {
-        let mut linker: Linker<HostState> = Linker::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
-            ExecError::new(
-                Code::ExecInvalidComponent,
-                format!("cannot link WASI: {e:#}"),
-            )
-        })?;
+        serving: bool,
+    ) -> Result<bool, ExecError> {
         let mut denied = false;
         for (name, _) in component.component_type().imports(&self.engine) {
             if WASI_RUN.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
+            if name.starts_with("wasi:http/") && serving {
                 continue;
             }
             if name.starts_with("wasi:http/") {
@@ -191,6 +188,26 @@ impl Runtime {
                 }
             }
         }
+        Ok(denied)
+    }
+
+    /// The store and linker for one run: WASI as allowed, imports checked against the plan,
+    /// limits, deadline and fuel set.
+    fn prepare(
+        &self,
+        plan: &Plan,
+        component: &Component,
+        allowed: &Effective,
+        args: &[String],
+    ) -> Result<(Store<HostState>, Linker<HostState>), ExecError> {
+        let mut linker: Linker<HostState> = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("cannot link WASI: {e:#}"),
+            )
+        })?;
+        let denied = self.check_imports(plan, component, allowed, false)?;
         if denied {
             // Imports the plan denies trap when called; WASI is already defined, so only they remain.
             linker
@@ -231,7 +248,7 @@ impl Runtime {
 }
 
 /// Names what stopped the guest: a limit, the deadline, fuel, the stack, or a trap.
-fn classify(
+pub(crate) fn classify(
     e: &wasmtime::Error,
     limit: Option<&str>,
     policy: &compose_model::plan::Policy,

@@ -7,9 +7,29 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
 use compose_model::plan::{self, Capability, Plan};
-use compose_runtime::{HostPolicy, Runtime};
+use compose_runtime::{HostPolicy, Runtime, ServeOptions};
 
 use crate::io;
+
+/// What `run` and `serve` both take: the composition and the host's policy.
+#[derive(clap::Args)]
+pub struct Input {
+    /// A plan (`.toml`/`.cbor`) or a composed component (`.wasm`).
+    input: PathBuf,
+    /// The plan a component was emitted from (for a `.wasm` input); without it nothing is
+    /// granted, not even stdout.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Capabilities the host refuses even if the plan grants them (repeatable).
+    #[arg(long = "refuse", value_name = "CAPABILITY")]
+    refuse: Vec<String>,
+    /// The blob store for emitted components and compiled code.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Compile and compose again even when cached.
+    #[arg(long)]
+    no_cache: bool,
+}
 
 /// Run compositions.
 #[derive(Subcommand)]
@@ -18,37 +38,100 @@ pub enum ExecCommand {
     /// with `--plan`. The guest's exit code becomes ours; a refusal, limit or trap exits 1 with
     /// its error code.
     Run {
-        /// A plan (`.toml`/`.cbor`) or a composed component (`.wasm`).
-        input: PathBuf,
-        /// The plan a component was emitted from (for a `.wasm` input); without it nothing is
-        /// granted, not even stdout.
-        #[arg(long)]
-        plan: Option<PathBuf>,
-        /// Capabilities the host refuses even if the plan grants them (repeatable).
-        #[arg(long = "refuse", value_name = "CAPABILITY")]
-        refuse: Vec<String>,
-        /// The blob store for emitted components and compiled code.
-        #[arg(long)]
-        cache_dir: Option<PathBuf>,
-        /// Compile and compose again even when cached.
-        #[arg(long)]
-        no_cache: bool,
+        #[command(flatten)]
+        input: Input,
         /// Arguments for the guest (after `--`).
         #[arg(last = true)]
         args: Vec<String>,
+    },
+    /// Serve a composition that exports `wasi:http/incoming-handler`: one fresh instance per
+    /// request (pooling allocator), the plan's limits and deadline per request, outgoing HTTP
+    /// only to the plan's `http` allowlist. A request that traps gets a 500 and a log line with
+    /// its request id. SIGINT/SIGTERM stop accepting, let in-flight requests finish, exit 0.
+    Serve {
+        #[command(flatten)]
+        input: Input,
+        /// Where to listen (every path goes to the component).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// How long in-flight requests may take to finish after a shutdown signal.
+        #[arg(long, default_value_t = 10_000, value_name = "MS")]
+        shutdown_timeout_ms: u64,
+        /// Concurrent instances the pooling allocator holds (each request is one).
+        #[arg(long, default_value_t = 1000)]
+        pool_size: u32,
     },
 }
 
 impl ExecCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
-        let ExecCommand::Run {
+        match self {
+            ExecCommand::Run { input, args } => {
+                let Some((plan, component, host, store)) = input.resolve()? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let mut runtime = match Runtime::new(&plan.policy) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                };
+                if let Some(s) = store {
+                    runtime = runtime.with_cache(s);
+                }
+                match runtime.run(&plan, &component, &args, &host) {
+                    Ok(code) => Ok(ExitCode::from(code)),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
+            }
+            ExecCommand::Serve {
+                input,
+                addr,
+                shutdown_timeout_ms,
+                pool_size,
+            } => {
+                let Some((plan, component, host, _)) = input.resolve()? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let mut options = ServeOptions::new(addr);
+                options.shutdown_timeout = std::time::Duration::from_millis(shutdown_timeout_ms);
+                options.pool_size = pool_size;
+                let (_handle, signal) = compose_runtime::shutdown_channel();
+                let served = compose_runtime::serve_with(
+                    &plan,
+                    &component,
+                    &host,
+                    &options,
+                    |bound| eprintln!("serving http://{bound}/"),
+                    signal,
+                );
+                match served {
+                    Ok(()) => Ok(ExitCode::SUCCESS),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Input {
+    /// The plan, the composed component, the host policy and the cache (unless `--no-cache`);
+    /// `None` after printing why when the plan is invalid or does not emit.
+    fn resolve(self) -> Result<Option<(Plan, Vec<u8>, HostPolicy, Option<BlobStore>)>> {
+        let Input {
             input,
             plan,
             refuse,
             cache_dir,
             no_cache,
-            args,
         } = self;
         let mut host = HostPolicy::default();
         for name in &refuse {
@@ -71,7 +154,7 @@ impl ExecCommand {
             let plan = match &plan {
                 Some(p) => match load_plan(p)? {
                     Some(plan) => plan,
-                    None => return Ok(ExitCode::FAILURE),
+                    None => return Ok(None),
                 },
                 None => {
                     eprintln!(
@@ -84,7 +167,7 @@ impl ExecCommand {
             (plan, io::read(&input)?)
         } else {
             let Some(p) = load_plan(&input)? else {
-                return Ok(ExitCode::FAILURE);
+                return Ok(None);
             };
             let mut options = EmitOptions::default();
             if let Some(s) = &store {
@@ -94,27 +177,11 @@ impl ExecCommand {
                 Ok(e) => (p, e.bytes),
                 Err(e) => {
                     eprint!("{}", e.render());
-                    return Ok(ExitCode::FAILURE);
+                    return Ok(None);
                 }
             }
         };
-        let mut runtime = match Runtime::new(&plan.policy) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(ExitCode::FAILURE);
-            }
-        };
-        if let Some(s) = store.filter(|_| !no_cache) {
-            runtime = runtime.with_cache(s);
-        }
-        match runtime.run(&plan, &component, &args, &host) {
-            Ok(code) => Ok(ExitCode::from(code)),
-            Err(e) => {
-                eprintln!("{e}");
-                Ok(ExitCode::FAILURE)
-            }
-        }
+        Ok(Some((plan, component, host, store.filter(|_| !no_cache))))
     }
 }
 

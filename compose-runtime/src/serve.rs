@@ -1,0 +1,451 @@
+//! Serving a `wasi:http/incoming-handler` composition: one fresh instance per request (made
+//! cheap by `ProxyPre` and the pooling allocator), per-request limits and deadline from the
+//! plan, outgoing HTTP only to the plan's allowlist, a 500 with a request id for a request that
+//! traps, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use compose_model::Code;
+use compose_model::plan::Plan;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::limits::Limits;
+use crate::{Effective, ExecError, HostPolicy, engine_config};
+
+/// How to serve.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// How long in-flight requests may take to finish after a shutdown signal. Default: 10 s.
+    pub shutdown_timeout: Duration,
+    /// Concurrent instances the pooling allocator holds (each request is one). Default: 1,000.
+    pub pool_size: u32,
+}
+
+impl ServeOptions {
+    /// Defaults, listening on `addr`.
+    pub fn new(addr: SocketAddr) -> ServeOptions {
+        ServeOptions {
+            addr,
+            shutdown_timeout: Duration::from_secs(10),
+            pool_size: 1000,
+        }
+    }
+}
+
+/// Tells a running server to shut down gracefully (as SIGINT or SIGTERM do).
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle(watch::Sender<bool>);
+
+impl ShutdownHandle {
+    /// Stops accepting connections and lets in-flight requests finish.
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// The engine for serving `plan`: the runtime's configuration plus the pooling allocator
+/// (falls back to on-demand allocation, with a warning, where the pool cannot be reserved).
+fn serve_engine(plan: &Plan, pool: u32) -> Result<Engine, ExecError> {
+    let mut config = engine_config(&plan.policy);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling
+        .total_component_instances(pool)
+        .total_core_instances(pool.saturating_mul(16))
+        .total_memories(pool.saturating_mul(4))
+        .total_tables(pool.saturating_mul(8))
+        .total_stacks(pool);
+    if let Some(m) = plan.policy.memory {
+        pooling.max_memory_size(usize::try_from(m).unwrap_or(usize::MAX));
+    }
+    config.allocation_strategy(pooling);
+    match Engine::new(&config) {
+        Ok(e) => Ok(e),
+        Err(e) => {
+            eprintln!(
+                "warning: the pooling allocator is unavailable ({e:#}); allocating per request instead"
+            );
+            Engine::new(&engine_config(&plan.policy)).map_err(|e| {
+                ExecError::new(
+                    Code::ExecInvalidComponent,
+                    format!("cannot configure Wasmtime: {e:#}"),
+                )
+            })
+        }
+    }
+}
+
+/// Per-request host state.
+struct ServeHost {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    limits: Limits,
+    hooks: Allowlist,
+}
+
+impl WasiView for ServeHost {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ServeHost {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outgoing HTTP only to the plan's allowlist (`host:port`); everything else is denied, with a
+/// log line naming the request.
+struct Allowlist {
+    allowed: Arc<Vec<String>>,
+    request: u64,
+}
+
+impl WasiHttpHooks for Allowlist {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                )>,
+            > + Send,
+    > {
+        drop(fut);
+        let uri = request.uri();
+        let authority = match (uri.host(), uri.port_u16()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) if uri.scheme_str() == Some("http") => format!("{h}:80"),
+            (Some(h), None) => format!("{h}:443"),
+            _ => String::new(),
+        };
+        if !self.allowed.iter().any(|a| *a == authority) {
+            eprintln!(
+                "request {}: outgoing HTTP to `{authority}` denied: not on the plan's `http` allowlist",
+                self.request
+            );
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// What every request needs: the pre-instantiated composition and the run's allowances.
+struct Service {
+    pre: ProxyPre<ServeHost>,
+    plan: Plan,
+    allowed: Effective,
+    http_allowed: Arc<Vec<String>>,
+    next_id: AtomicU64,
+}
+
+impl crate::Runtime {
+    /// Serves a composition exporting `wasi:http/incoming-handler` on `options.addr` until
+    /// SIGINT, SIGTERM or `shutdown` (if given) asks it to stop; then stops accepting and lets
+    /// in-flight requests finish within `options.shutdown_timeout`. `ready` is called with the
+    /// bound address once the server accepts connections.
+    ///
+    /// This runtime's engine is not used: serving needs the pooling allocator, so an engine
+    /// configured for it is made from the plan's policy.
+    pub fn serve(
+        &self,
+        plan: &Plan,
+        component: &[u8],
+        host: &HostPolicy,
+        options: &ServeOptions,
+        ready: impl FnOnce(SocketAddr) + Send,
+    ) -> Result<(), ExecError> {
+        let (tx, rx) = watch::channel(false);
+        serve_until(plan, component, host, options, ready, tx, rx)
+    }
+}
+
+/// A handle to shut a server down, and the receiver side to pass to [`serve_with`].
+pub fn shutdown_channel() -> (ShutdownHandle, ShutdownSignal) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownHandle(tx.clone()), ShutdownSignal(tx, rx))
+}
+
+/// The receiving side of [`shutdown_channel`].
+pub struct ShutdownSignal(watch::Sender<bool>, watch::Receiver<bool>);
+
+/// [`crate::Runtime::serve`], also stopping when `signal`'s handle is used.
+pub fn serve_with(
+    plan: &Plan,
+    component: &[u8],
+    host: &HostPolicy,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+    signal: ShutdownSignal,
+) -> Result<(), ExecError> {
+    serve_until(plan, component, host, options, ready, signal.0, signal.1)
+}
+
+fn serve_until(
+    plan: &Plan,
+    component: &[u8],
+    host: &HostPolicy,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+    stop_tx: watch::Sender<bool>,
+    stop_rx: watch::Receiver<bool>,
+) -> Result<(), ExecError> {
+    let allowed = Effective::compute(plan, host)?;
+    let engine = serve_engine(plan, options.pool_size)?;
+    let runtime = crate::Runtime::from_engine(engine)?;
+    let (component, _) = runtime.compile(component)?;
+    let denied = runtime.check_imports(plan, &component, &allowed, true)?;
+    let pre = prepare(runtime.engine(), &component, denied)?;
+    let service = Arc::new(Service {
+        pre,
+        plan: plan.clone(),
+        http_allowed: Arc::new(allowed.http.clone()),
+        allowed,
+        next_id: AtomicU64::new(1),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io_error("cannot start the async runtime", e))?;
+    rt.block_on(accept_loop(service, options, ready, stop_tx, stop_rx))?;
+    // `runtime` (and its epoch ticker) lives until every request is done.
+    drop(runtime);
+    Ok(())
+}
+
+fn io_error(what: &str, e: std::io::Error) -> ExecError {
+    ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e}"))
+}
+
+fn prepare(
+    engine: &Engine,
+    component: &Component,
+    denied: bool,
+) -> Result<ProxyPre<ServeHost>, ExecError> {
+    let fail = |what: &str, e: wasmtime::Error| {
+        ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e:#}"))
+    };
+    let mut linker: Linker<ServeHost> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| fail("cannot link WASI", e))?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(|e| fail("cannot link WASI HTTP", e))?;
+    if denied {
+        linker
+            .define_unknown_imports_as_traps(component)
+            .map_err(|e| fail("cannot deny imports", e))?;
+    }
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| fail("cannot pre-instantiate the composition", e))?;
+    ProxyPre::new(pre).map_err(|e| {
+        fail(
+            "the composition does not export `wasi:http/incoming-handler`, which `exec serve` needs",
+            e,
+        )
+    })
+}
+
+async fn accept_loop(
+    service: Arc<Service>,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+    stop_tx: watch::Sender<bool>,
+    mut stop_rx: watch::Receiver<bool>,
+) -> Result<(), ExecError> {
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| io_error(&format!("cannot listen on {}", options.addr), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| io_error("cannot read the bound address", e))?;
+    // SIGINT and SIGTERM ask for a graceful shutdown.
+    let signals = stop_tx.clone();
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        let _ = signals.send(true);
+    });
+    ready(local);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop_rx.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let service = service.clone();
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let conn = http1::Builder::new().keep_alive(true).serve_connection(
+                        TokioIo::new(stream),
+                        hyper::service::service_fn(move |req| {
+                            let service = service.clone();
+                            async move { Ok::<_, Infallible>(handle(service, req).await) }
+                        }),
+                    );
+                    let mut conn = std::pin::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    eprintln!(
+        "shutting down: waiting up to {} ms for {} connection(s)",
+        options.shutdown_timeout.as_millis(),
+        connections.len()
+    );
+    let drained = tokio::time::timeout(options.shutdown_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        eprintln!("shutdown timeout passed; closing the remaining connections");
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Serves one request in a fresh instance; a failure is a 500 naming the request id, logged
+/// with the reason.
+async fn handle(
+    service: Arc<Service>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<HyperOutgoingBody> {
+    let id = service.next_id.fetch_add(1, Ordering::Relaxed);
+    match serve_one(&service, id, req).await {
+        Ok(response) => response,
+        Err(why) => {
+            eprintln!("request {id}: {why}");
+            let body = Full::new(Bytes::from(format!(
+                "internal error (request {id}); the server log says why\n"
+            )))
+            .map_err(|e: Infallible| match e {})
+            .boxed_unsync();
+            let mut response = hyper::Response::new(body);
+            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
+
+async fn serve_one(
+    service: &Service,
+    id: u64,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<HyperOutgoingBody>, String> {
+    let plan = &service.plan;
+    let deterministic = plan.policy.determinism == compose_model::plan::Determinism::Required;
+    let program = plan.name.clone().unwrap_or_else(|| "serve".into());
+    let wasi = crate::wasi::context(
+        &service.allowed,
+        &[],
+        &program,
+        deterministic,
+        plan.digest().as_bytes(),
+    )
+    .map_err(|e| e.message)?;
+    let mut store = Store::new(
+        service.pre.engine(),
+        ServeHost {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            limits: Limits::new(&plan.policy),
+            hooks: Allowlist {
+                allowed: service.http_allowed.clone(),
+                request: id,
+            },
+        },
+    );
+    store.limiter(|h| &mut h.limits);
+    let ticks = plan.policy.timeout_ms.map_or(u64::MAX, |ms| {
+        ms.div_ceil(crate::engine::TICK.as_millis() as u64).max(1)
+    });
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    if let Some(fuel) = plan.policy.fuel {
+        store.set_fuel(fuel).map_err(|e| format!("{e:#}"))?;
+    }
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)
+        .map_err(|e| format!("cannot pass the request in: {e:#}"))?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(|e| format!("cannot prepare the response: {e:#}"))?;
+    let pre = service.pre.clone();
+    let policy = plan.policy.clone();
+    let task = tokio::task::spawn(async move {
+        let result = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, out)
+                .await
+        }
+        .await;
+        result.map_err(|e| {
+            crate::run::classify(&e, store.data().limits.hit.as_deref(), &policy).to_string()
+        })
+    });
+    match receiver.await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(code)) => Err(format!("the component answered with an error: {code:?}")),
+        Err(_) => match task.await {
+            Ok(Ok(())) => Err("the component returned without setting a response".into()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(format!("the request's task failed: {e}")),
+        },
+    }
+}

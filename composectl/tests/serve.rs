@@ -1,0 +1,229 @@
+//! `composectl exec serve` on a real socket: the two-component HTTP example answers, requests
+//! that trap, loop or exhaust memory get a 500 without hurting the others, outgoing HTTP
+//! follows the plan's allowlist, concurrent requests are isolated, and SIGTERM lets an
+//! in-flight request finish before exiting 0. Servers listen on 127.0.0.1 with a free port.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The plan for router → greeter, with `extra` appended (capabilities, grants).
+fn plan(dir: &Path, router_extra: &str, extra: &str) -> PathBuf {
+    let built = compose_build::build_guests(
+        &root().join("examples/guests/Cargo.toml"),
+        &["greeter", "http-router"],
+        &root().join("target/guests"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("http.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"hello-http\"\n[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.router]\npath = {:?}\nexports = [\"wasi:http/incoming-handler\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\n{router_extra}\n[exports]\n\"wasi:http/incoming-handler\" = \"router\"\n[policy]\nmemory = 16777216\ntimeout-ms = 1000\n{extra}",
+            built["greeter"].display().to_string(),
+            built["http-router"].display().to_string(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A running server, its address, and its log lines as they come.
+struct Server {
+    child: Child,
+    addr: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(plan: &Path, cache: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args(["exec", "serve"])
+            .arg(plan)
+            .args(["--addr", "127.0.0.1:0", "--shutdown-timeout-ms", "5000"])
+            .arg("--cache-dir")
+            .arg(cache)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let addr = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the server starts");
+            if let Some(rest) = line.strip_prefix("serving http://") {
+                break rest.trim_end_matches('/').to_owned();
+            }
+        };
+        Server {
+            child,
+            addr,
+            log: rx,
+        }
+    }
+
+    /// `GET path`: status and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        get(&self.addr, path)
+    }
+
+    /// Log lines printed so far.
+    fn log_lines(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    // Chunked bodies: keep only the data lines.
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body.split("\r\n")
+            .collect::<Vec<_>>()
+            .chunks(2)
+            .filter_map(|c| c.get(1).copied())
+            .collect::<String>()
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+#[test]
+fn serves_routes_and_isolates_failing_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&plan(dir.path(), "", ""), &dir.path().join("cache"));
+    assert_eq!(server.get("/hello/World"), (200, "Hello, World!\n".into()));
+    // Every path goes to the component, `/` included.
+    assert_eq!(server.get("/").0, 200);
+    assert_eq!(server.get("/no/such/route").0, 404);
+    for bad in ["/panic", "/loop", "/alloc"] {
+        let (status, body) = server.get(bad);
+        assert_eq!(status, 500, "{bad}: {body}");
+        assert!(body.contains("request "), "{body}");
+        // The next request is served normally.
+        assert_eq!(server.get("/hello/again"), (200, "Hello, again!\n".into()));
+    }
+    let log = server.log_lines().join("\n");
+    for code in ["E0502", "E0504", "E0503"] {
+        assert!(log.contains(code), "{code} in {log}");
+    }
+
+    // Concurrent requests, some of them trapping, each get their own answer.
+    let addr = server.addr.clone();
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                if i % 6 == 5 {
+                    (i, get(&addr, "/panic"))
+                } else {
+                    (i, get(&addr, &format!("/hello/n{i}")))
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, (status, body)) = h.join().unwrap();
+        if i % 6 == 5 {
+            assert_eq!(status, 500);
+        } else {
+            assert_eq!((status, body), (200, format!("Hello, n{i}!\n")));
+        }
+    }
+}
+
+#[test]
+fn outgoing_http_follows_the_allowlist() {
+    // A loopback upstream that answers 204 to anything.
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = upstream.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut s in upstream.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(
+        dir.path(),
+        &format!("capabilities = {{ http = [\"{up}\"] }}"),
+        &format!("[grants]\nhttp = [\"{up}\"]\n"),
+    );
+    let server = Server::start(&plan, &dir.path().join("cache"));
+    let (status, body) = server.get(&format!("/fetch/{up}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("answered 204"), "{body}");
+    // Any other destination is denied: an error in the guest, a line in the host's log.
+    let (status, body) = server.get("/fetch/127.0.0.1:9");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    std::thread::sleep(Duration::from_millis(100));
+    let log = server.log_lines().join("\n");
+    assert!(log.contains("`127.0.0.1:9` denied"), "{log}");
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&plan(dir.path(), "", ""), &dir.path().join("cache"));
+    let addr = server.addr.clone();
+    // `/loop` runs until its 1 s deadline: it is in flight when the signal comes.
+    let in_flight = std::thread::spawn(move || get(&addr, "/loop"));
+    std::thread::sleep(Duration::from_millis(300));
+    server.signal("TERM");
+    let (status, _) = in_flight.join().unwrap();
+    assert_eq!(status, 500, "the in-flight request was answered");
+    let exit = server.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0));
+    // It no longer accepts connections.
+    assert!(TcpStream::connect(&server.addr).is_err());
+}

@@ -1,0 +1,103 @@
+//! Routes HTTP requests (`wasi:http/incoming-handler`); the greeting itself comes from the
+//! imported `example:greet/greeter`, so serving it needs a composition of two components.
+//!
+//! | path | response |
+//! |---|---|
+//! | `/hello/<name>` | 200, the greeter's greeting for `<name>` |
+//! | `/` | 200, a list of the routes |
+//! | `/panic` | the guest panics (the host answers 500) |
+//! | `/loop` | the guest loops forever (the host's deadline stops it: 500) |
+//! | `/alloc` | the guest allocates until the memory limit stops it (500) |
+//! | `/fetch/<authority>` | an outgoing `GET http://<authority>/`: 200 with the status, or 502 with the error |
+//! | anything else | 404 |
+
+wit_bindgen::generate!({
+    world: "greeter-user",
+    path: "../wit",
+});
+
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
+};
+
+struct Router;
+
+impl wasip2::exports::http::incoming_handler::Guest for Router {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let path = request.path_with_query().unwrap_or_default();
+        let (status, body) = route(&path);
+        respond(out, status, body.as_bytes());
+    }
+}
+
+wasip2::http::proxy::export!(Router);
+
+fn route(path: &str) -> (u16, String) {
+    if let Some(name) = path.strip_prefix("/hello/") {
+        return (200, example::greet::greeter::greet(name) + "\n");
+    }
+    match path {
+        "/" => (200, "routes: /hello/<name>\n".into()),
+        "/panic" => panic!("the router was asked to panic"),
+        "/loop" => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "/alloc" => {
+            let mut blocks: Vec<Vec<u8>> = Vec::new();
+            loop {
+                blocks.push(vec![1; 1 << 20]);
+                std::hint::black_box(&blocks);
+            }
+        }
+        _ => match path.strip_prefix("/fetch/") {
+            Some(authority) => fetch(authority),
+            None => (404, format!("no route for {path}\n")),
+        },
+    }
+}
+
+/// An outgoing `GET http://<authority>/`; the host decides whether it may leave.
+fn fetch(authority: &str) -> (u16, String) {
+    let request = OutgoingRequest::new(Fields::new());
+    let _ = request.set_method(&Method::Get);
+    let _ = request.set_scheme(Some(&Scheme::Http));
+    let _ = request.set_authority(Some(authority));
+    let _ = request.set_path_with_query(Some("/"));
+    let response = match outgoing_handler::handle(request, None) {
+        Ok(future) => {
+            future.subscribe().block();
+            match future.get() {
+                Some(Ok(Ok(response))) => Ok(response.status()),
+                Some(Ok(Err(code))) => Err(format!("{code:?}")),
+                _ => Err("no response".into()),
+            }
+        }
+        Err(code) => Err(format!("{code:?}")),
+    };
+    match response {
+        Ok(status) => (200, format!("{authority} answered {status}\n")),
+        Err(e) => (502, format!("request to {authority} failed: {e}\n")),
+    }
+}
+
+fn respond(out: ResponseOutparam, status: u16, body: &[u8]) {
+    let headers = Fields::new();
+    let _ = headers.set("content-type", &[b"text/plain; charset=utf-8".to_vec()]);
+    let response = OutgoingResponse::new(headers);
+    let _ = response.set_status_code(status);
+    let outgoing = response.body().expect("a response has one body");
+    ResponseOutparam::set(out, Ok(response));
+    let stream = outgoing.write().expect("a body has one stream");
+    for chunk in body.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .expect("the host accepts the body");
+    }
+    drop(stream);
+    OutgoingBody::finish(outgoing, None).expect("the body finishes");
+}
