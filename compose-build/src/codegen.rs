@@ -70,6 +70,24 @@ pub fn generate(
         )
     });
     let typed = typed_exports(bundle, type_name);
+    let serves = bundle
+        .plan
+        .exports
+        .keys()
+        .any(|e| e.starts_with("wasi:http/incoming-handler"));
+    let serve = if serves {
+        quote! {
+            impl #type_name {
+                /// Serves the `wasi:http` composition on `addr` (one fresh instance per request)
+                /// until SIGINT or SIGTERM, then lets in-flight requests finish.
+                pub fn serve(addr: ::std::net::SocketAddr) -> ::core::result::Result<(), ::compose_runtime::ExecError> {
+                    Self::EMBEDDED.serve(addr)
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
     let doc = format!(
         " The `{name}` composition, composed at build time: plan `{plan_digest}`, component `{component_digest}`."
     );
@@ -118,6 +136,8 @@ pub fn generate(
         }
 
         #typed
+
+        #serve
 
         #(#tracked)*
     }

@@ -134,6 +134,25 @@ impl Embedded {
     }
 }
 
+impl Embedded {
+    /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` until SIGINT
+    /// or SIGTERM (see [`crate::serve_with`]); prints the address it listens on to stderr.
+    /// The component is compiled at start for the serving engine (the pooling allocator's),
+    /// so embedded precompiled code is not used here.
+    pub fn serve(&self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
+        let plan = self.plan()?;
+        let (_handle, signal) = crate::shutdown_channel();
+        crate::serve_with(
+            &plan,
+            self.component,
+            &HostPolicy::default(),
+            &crate::ServeOptions::new(addr),
+            |bound| eprintln!("serving http://{bound}/"),
+            signal,
+        )
+    }
+}
+
 fn check_digest(what: &str, name: &str, bytes: &[u8], recorded: &str) -> Result<(), ExecError> {
     let have = Digest::of(bytes);
     if have.to_string() == recorded {

@@ -150,7 +150,7 @@ impl WasiHttpHooks for Allowlist {
             (Some(h), None) => format!("{h}:443"),
             _ => String::new(),
         };
-        if !self.allowed.iter().any(|a| *a == authority) {
+        if !self.allowed.contains(&authority) {
             eprintln!(
                 "request {}: outgoing HTTP to `{authority}` denied: not on the plan's `http` allowlist",
                 self.request

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 mod bench;
 mod bench_binary;
 mod bench_exec;
+mod bench_serve;
 mod ci;
 mod conformance;
 mod fuzz;
@@ -26,6 +27,8 @@ Tasks:
                      cargo install when missing), and instantiation default vs pooling
   bench-binary       the release `compose!` binary (hello-cli) against `wasmtime run`, and
                      what the macro adds to a no-op and a guest-touching `cargo build`
+  bench-serve        wrk load (64 connections, 30 s) on the `hello-http` binary and on
+                     `wasmtime serve` of the same component (needs wrk: apt-get install -y wrk)
   fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
                      cargo-fuzz (`cargo +nightly install cargo-fuzz`)
 ";
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
         Some("bench-exec") => bench_exec::run(),
         Some("bench-binary") => bench_binary::run(),
+        Some("bench-serve") => bench_serve::run(),
         Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");

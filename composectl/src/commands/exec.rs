@@ -68,7 +68,13 @@ impl ExecCommand {
     pub fn execute(self) -> Result<ExitCode> {
         match self {
             ExecCommand::Run { input, args } => {
-                let Some((plan, component, host, store)) = input.resolve()? else {
+                let Some(Resolved {
+                    plan,
+                    component,
+                    host,
+                    store,
+                }) = input.resolve()?
+                else {
                     return Ok(ExitCode::FAILURE);
                 };
                 let mut runtime = match Runtime::new(&plan.policy) {
@@ -95,7 +101,13 @@ impl ExecCommand {
                 shutdown_timeout_ms,
                 pool_size,
             } => {
-                let Some((plan, component, host, _)) = input.resolve()? else {
+                let Some(Resolved {
+                    plan,
+                    component,
+                    host,
+                    ..
+                }) = input.resolve()?
+                else {
                     return Ok(ExitCode::FAILURE);
                 };
                 let mut options = ServeOptions::new(addr);
@@ -122,10 +134,18 @@ impl ExecCommand {
     }
 }
 
+/// A composition ready to run: its plan, component, the host's policy and the cache to use.
+struct Resolved {
+    plan: Plan,
+    component: Vec<u8>,
+    host: HostPolicy,
+    store: Option<BlobStore>,
+}
+
 impl Input {
     /// The plan, the composed component, the host policy and the cache (unless `--no-cache`);
     /// `None` after printing why when the plan is invalid or does not emit.
-    fn resolve(self) -> Result<Option<(Plan, Vec<u8>, HostPolicy, Option<BlobStore>)>> {
+    fn resolve(self) -> Result<Option<Resolved>> {
         let Input {
             input,
             plan,
@@ -181,7 +201,12 @@ impl Input {
                 }
             }
         };
-        Ok(Some((plan, component, host, store.filter(|_| !no_cache))))
+        Ok(Some(Resolved {
+            plan,
+            component,
+            host,
+            store: store.filter(|_| !no_cache),
+        }))
     }
 }
 
