@@ -36,7 +36,8 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     /// How long in-flight requests may take to finish after a shutdown signal. Default: 10 s.
     pub shutdown_timeout: Duration,
-    /// Concurrent instances the pooling allocator holds (each request is one). Default: 1,000.
+    /// Concurrent instances the pooling allocator holds (each request is one) when the plan's
+    /// `policy.concurrency` does not say. Default: 1,000.
     pub pool_size: u32,
 }
 
@@ -228,7 +229,11 @@ fn serve_until(
     stop_rx: watch::Receiver<bool>,
 ) -> Result<(), ExecError> {
     let allowed = Effective::compute(plan, host)?;
-    let engine = serve_engine(plan, options.pool_size)?;
+    let pool = plan
+        .policy
+        .concurrency
+        .map_or(options.pool_size, |c| u32::try_from(c).unwrap_or(u32::MAX));
+    let engine = serve_engine(plan, pool)?;
     let runtime = crate::Runtime::from_engine(engine)?;
     let (component, _) = runtime.compile(component)?;
     let denied = runtime.check_imports(plan, &component, &allowed, true)?;

@@ -26,7 +26,7 @@ fn plan(dir: &Path, router_extra: &str, extra: &str) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "name = \"hello-http\"\n[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.router]\npath = {:?}\nexports = [\"wasi:http/incoming-handler\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\n{router_extra}\n[exports]\n\"wasi:http/incoming-handler\" = \"router\"\n[policy]\nmemory = 16777216\ntimeout-ms = 1000\n{extra}",
+            "name = \"hello-http\"\n[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.router]\npath = {:?}\nexports = [\"wasi:http/incoming-handler\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\n{router_extra}\n[exports]\n\"wasi:http/incoming-handler\" = \"router\"\n[policy]\nmemory = 16777216\ntimeout-ms = 1000\nconcurrency = 64\n{extra}",
             built["greeter"].display().to_string(),
             built["http-router"].display().to_string(),
         ),

@@ -15,6 +15,7 @@ pub const LIMITS: &[(&str, u64, u64)] = &[
     ("timeout-ms", 1, 24 * 60 * 60 * 1000),
     ("instances", 1, 10_000),
     ("tables", 1, 10_000_000),
+    ("concurrency", 1, 100_000),
 ];
 
 pub(crate) fn plan(cx: &mut Cx, plan: &Plan) {
@@ -404,7 +405,14 @@ fn secrets(cx: &mut Cx, plan: &Plan) {
 
 fn limits(cx: &mut Cx, plan: &Plan) {
     let p = &plan.policy;
-    let values = [p.memory, p.fuel, p.timeout_ms, p.instances, p.tables];
+    let values = [
+        p.memory,
+        p.fuel,
+        p.timeout_ms,
+        p.instances,
+        p.tables,
+        p.concurrency,
+    ];
     for ((name, min, max), value) in LIMITS.iter().zip(values) {
         let Some(v) = value else { continue };
         if v < *min || v > *max {

@@ -455,6 +455,10 @@ pub struct Policy {
     /// Maximum elements per table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tables: Option<u64>,
+    /// How many instances a server keeps ready at once: the pooling allocator's size for
+    /// `exec serve`, and so the most requests served concurrently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u64>,
     /// Whether runs must be deterministic.
     #[serde(skip_serializing_if = "is_default")]
     pub determinism: Determinism,

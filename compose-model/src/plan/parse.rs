@@ -41,6 +41,7 @@ const POLICY: &[&str] = &[
     "timeout-ms",
     "instances",
     "tables",
+    "concurrency",
     "determinism",
     "tenant",
 ];
@@ -657,6 +658,7 @@ fn policy(cx: &mut Cx, path: &str, node: &Node) -> Policy {
     pol.timeout_ms = int(cx, "timeout-ms");
     pol.instances = int(cx, "instances");
     pol.tables = int(cx, "tables");
+    pol.concurrency = int(cx, "concurrency");
     if let Some(n) = f.get("determinism")
         && let Some(i) = cx.choice(&f.path("determinism"), n, &["allowed", "required"])
     {

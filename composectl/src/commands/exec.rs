@@ -57,7 +57,8 @@ pub enum ExecCommand {
         /// How long in-flight requests may take to finish after a shutdown signal.
         #[arg(long, default_value_t = 10_000, value_name = "MS")]
         shutdown_timeout_ms: u64,
-        /// Concurrent instances the pooling allocator holds (each request is one).
+        /// Concurrent instances the pooling allocator holds (each request is one), unless the
+        /// plan's `policy.concurrency` sets it.
         #[arg(long, default_value_t = 1000)]
         pool_size: u32,
     },

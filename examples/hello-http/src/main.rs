@@ -14,7 +14,7 @@ compose_runtime::compose! {
         },
     },
     exports: { "wasi:http/incoming-handler": router },
-    policy: { memory: 16777216, timeout-ms: 1000 },
+    policy: { memory: 16777216, timeout-ms: 1000, concurrency: 256 },
 }
 
 fn main() -> std::process::ExitCode {

@@ -18,8 +18,8 @@ fn get(addr: &str, path: &str) -> String {
     text
 }
 
-#[test]
-fn serves_greetings_and_stops_on_sigterm() {
+/// Starts the binary on a free port; returns it and its address.
+fn start() -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hello-http"))
         .arg("127.0.0.1:0")
         .env_clear()
@@ -34,16 +34,36 @@ fn serves_greetings_and_stops_on_sigterm() {
             break rest.trim_end_matches('/').to_owned();
         }
     };
+    // Keep draining the log so the server never blocks writing it.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+#[test]
+fn serves_greetings_and_stops_on_sigterm() {
+    let (mut child, addr) = start();
     let reply = get(&addr, "/hello/World");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("Hello, World!"), "{reply}");
     assert!(get(&addr, "/panic").starts_with("HTTP/1.1 500"));
     assert!(get(&addr, "/hello/again").contains("Hello, again!"));
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn stops_on_sigint_too() {
+    let (mut child, addr) = start();
+    assert!(get(&addr, "/hello/x").contains("Hello, x!"));
+    signal(&child, "INT");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
