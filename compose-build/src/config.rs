@@ -315,7 +315,7 @@ pub(crate) fn read_plan(path: &Path) -> Result<(Plan, Option<String>), EmitError
         diagnostics: vec![Diagnostic::new(
             Code::EmitSourceNotFound,
             "",
-            format!("cannot read the plan `{file}`: {e}; check the path (it is relative to the crate's `Cargo.toml`)"),
+            format!("cannot read the plan `{file}`: {e}; check the path"),
         )],
     })?;
     let (result, source) = match plan::Format::detect(path, &bytes) {

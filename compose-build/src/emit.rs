@@ -109,25 +109,7 @@ const EMIT_VERSION: &str = "emit:v1";
 /// Reads a plan file (TOML or canonical CBOR) and emits its composition.
 pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
     let file = plan_path.display().to_string();
-    let bytes = std::fs::read(plan_path).map_err(|e| {
-        EmitError::new(
-            &file,
-            None,
-            vec![Diagnostic::new(
-                Code::EmitSourceNotFound,
-                "",
-                format!("cannot read the plan `{file}`: {e}"),
-            )],
-        )
-    })?;
-    let (result, source) = match plan::Format::detect(plan_path, &bytes) {
-        plan::Format::Cbor => (plan::from_cbor(&bytes), None),
-        plan::Format::Toml => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            (plan::from_toml(&text), Some(text))
-        }
-    };
-    let plan = result.map_err(|d| EmitError::new(&file, source.clone(), d))?;
+    let (plan, source) = crate::config::read_plan(plan_path)?;
     let base = plan_path
         .parent()
         .map(Path::to_path_buf)

@@ -4,60 +4,16 @@
 //! `compose!` costs a build: a no-op `cargo build` of `hello-cli` with and without the macro
 //! (its `bench-without-compose` feature), and the rebuild after touching one guest source.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::peers::{self, WASMTIME};
-use crate::util::{self, cargo, root, target_dir};
+use crate::util::{self, cargo, embedded_component, ms, root, target_dir, time};
 
 const RUNS: usize = 21;
-
-/// Median wall time of `runs` runs (after one warm-up), checking the exit status.
-fn time(what: &str, runs: usize, make: &dyn Fn() -> Command) -> Result<Duration> {
-    let mut times = Vec::new();
-    for i in 0..=runs {
-        let mut cmd = make();
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        let start = Instant::now();
-        let out = cmd
-            .output()
-            .with_context(|| format!("failed to run {what}"))?;
-        let t = start.elapsed();
-        if !out.status.success() {
-            bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        if i > 0 {
-            times.push(t);
-        }
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// The composed component the binary embeds (one of the macro's outputs).
-fn embedded_component(binary: &[u8]) -> Result<PathBuf> {
-    let out = target_dir().join("compose/out");
-    for entry in std::fs::read_dir(&out)?.flatten() {
-        let p = entry.path().join("component.wasm");
-        if let Ok(c) = std::fs::read(&p)
-            && binary.windows(c.len()).any(|w| w == c)
-        {
-            return Ok(p);
-        }
-    }
-    bail!(
-        "no output under `{}` is embedded in hello-cli",
-        out.display()
-    )
-}
 
 fn cargo_build(args: &[&str]) -> Command {
     let mut c = cargo();
@@ -70,8 +26,7 @@ pub fn run() -> Result<()> {
     let wasmtime = peers::ensure(&WASMTIME)?;
     util::run(cargo_build(&["--release"]))?;
     let bin = target_dir().join("release/hello-cli");
-    let binary = std::fs::read(&bin)?;
-    let component = embedded_component(&binary)?;
+    let component = embedded_component(&bin)?;
     let work = tempfile::tempdir()?;
     let cwasm = work.path().join("hello.cwasm");
     let mut compile = Command::new(&wasmtime);

@@ -2,41 +2,19 @@
 //! `wasm-tools compose`, `composectl exec run` vs `wasmtime run` (cold and warm), plus the
 //! instantiation benchmark. Whole-command times, median of several runs.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 use crate::peers::{self, WAC, WASM_TOOLS, WASMTIME};
-use crate::util::{self, cargo, root, target_dir};
+use crate::util::{self, cargo, ms, root, target_dir};
 
 const RUNS: usize = 15;
 
-/// Median wall time of `RUNS` runs of a command (after one warm-up run), checking its exit.
 fn time(what: &str, make: &dyn Fn() -> Command) -> Result<Duration> {
-    let mut times = Vec::new();
-    for i in 0..=RUNS {
-        let mut cmd = make();
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        let start = Instant::now();
-        let out = cmd
-            .output()
-            .with_context(|| format!("failed to run {what}"))?;
-        let t = start.elapsed();
-        if !out.status.success() {
-            bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        if i > 0 {
-            times.push(t);
-        }
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+    util::time(what, RUNS, make)
 }
 
 pub fn run() -> Result<()> {

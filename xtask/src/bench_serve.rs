@@ -4,7 +4,6 @@
 //! requests/s, p50/p99 latency, errors, and each server's resident memory before and after.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::peers::{self, WASMTIME};
-use crate::util::{self, cargo, root, target_dir};
+use crate::util::{self, cargo, embedded_component, root, target_dir};
 
 const DURATION: &str = "30s";
 const CONNECTIONS: &str = "64";
@@ -112,23 +111,6 @@ fn stop(mut child: Child) {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-}
-
-/// The composed component the binary embeds (one of the macro's outputs).
-fn embedded_component(binary: &Path) -> Result<PathBuf> {
-    let bytes = std::fs::read(binary)?;
-    for entry in std::fs::read_dir(target_dir().join("compose/out"))?.flatten() {
-        let p = entry.path().join("component.wasm");
-        if let Ok(c) = std::fs::read(&p)
-            && bytes.windows(c.len()).any(|w| w == c)
-        {
-            return Ok(p);
-        }
-    }
-    bail!(
-        "no composed component is embedded in `{}`",
-        binary.display()
-    )
 }
 
 pub fn run() -> Result<()> {

@@ -1,7 +1,8 @@
 //! Helpers shared by the tasks: the workspace root and running commands.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -38,4 +39,52 @@ pub fn run(mut cmd: Command) -> Result<()> {
         bail!("{shown} failed ({status})");
     }
     Ok(())
+}
+
+/// Median wall time of `runs` runs of a command (after one warm-up run), checking its exit.
+pub fn time(what: &str, runs: usize, make: &dyn Fn() -> Command) -> Result<Duration> {
+    let mut times = Vec::new();
+    for i in 0..=runs {
+        let mut cmd = make();
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let start = Instant::now();
+        let out = cmd
+            .output()
+            .with_context(|| format!("failed to run {what}"))?;
+        let t = start.elapsed();
+        if !out.status.success() {
+            bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if i > 0 {
+            times.push(t);
+        }
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// Milliseconds, for reports.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The composed component a `compose!` binary embeds: the macro output (under
+/// `<target>/compose/out`) whose `component.wasm` occurs in the binary.
+pub fn embedded_component(binary: &Path) -> Result<PathBuf> {
+    let bytes =
+        std::fs::read(binary).with_context(|| format!("failed to read `{}`", binary.display()))?;
+    let out = target_dir().join("compose/out");
+    for entry in std::fs::read_dir(&out)?.flatten() {
+        let p = entry.path().join("component.wasm");
+        if let Ok(c) = std::fs::read(&p)
+            && bytes.windows(c.len()).any(|w| w == c)
+        {
+            return Ok(p);
+        }
+    }
+    bail!(
+        "no output under `{}` is embedded in `{}`",
+        out.display(),
+        binary.display()
+    )
 }
