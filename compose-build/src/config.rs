@@ -318,13 +318,7 @@ pub(crate) fn read_plan(path: &Path) -> Result<(Plan, Option<String>), EmitError
             format!("cannot read the plan `{file}`: {e}; check the path"),
         )],
     })?;
-    let (result, source) = match plan::Format::detect(path, &bytes) {
-        plan::Format::Cbor => (plan::from_cbor(&bytes), None),
-        plan::Format::Toml => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            (plan::from_toml(&text), Some(text))
-        }
-    };
+    let (result, source) = plan::from_file_bytes(path, &bytes);
     match result {
         Ok(p) => Ok((p, source)),
         Err(diagnostics) => Err(EmitError {

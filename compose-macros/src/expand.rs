@@ -136,13 +136,7 @@ fn from_file(
         }
     };
     let shown = lit.value();
-    let (result, source) = match plan::Format::detect(&path, &text) {
-        plan::Format::Cbor => (plan::from_cbor(&text), None),
-        plan::Format::Toml => {
-            let t = String::from_utf8_lossy(&text).into_owned();
-            (plan::from_toml(&t), Some(t))
-        }
-    };
+    let (result, source) = plan::from_file_bytes(&path, &text);
     let plan: Plan = match result {
         Ok(p) => p,
         Err(diags) => {

@@ -69,6 +69,21 @@ pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
     finish(&root)
 }
 
+/// Reads and checks the bytes of a plan file, TOML or canonical CBOR as [`Format::detect`]
+/// guesses from `path` and the bytes. Also returns the TOML text, for rendering spans.
+pub fn from_file_bytes(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> (Result<Plan, Vec<Diagnostic>>, Option<String>) {
+    match Format::detect(path, bytes) {
+        Format::Cbor => (from_cbor(bytes), None),
+        Format::Toml => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            (from_toml(&text), Some(text))
+        }
+    }
+}
+
 /// Reads and checks a canonical CBOR plan. Non-canonical bytes are refused (`E0108`), and so
 /// are bytes that are not the plan's normal form (`E0109`).
 pub fn from_cbor(bytes: &[u8]) -> Result<Plan, Vec<Diagnostic>> {

@@ -214,13 +214,7 @@ impl Input {
 /// Reads a valid plan, printing its errors otherwise.
 fn load_plan(path: &Path) -> Result<Option<Plan>> {
     let bytes = io::read(path)?;
-    let (result, source) = match plan::Format::detect(path, &bytes) {
-        plan::Format::Cbor => (plan::from_cbor(&bytes), None),
-        plan::Format::Toml => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            (plan::from_toml(&text), Some(text))
-        }
-    };
+    let (result, source) = plan::from_file_bytes(path, &bytes);
     match result {
         Ok(p) => Ok(Some(p)),
         Err(d) => {
