@@ -1,12 +1,17 @@
 //! Instantiation time per instance of a composed component (`app → greeter`), with
-//! `InstancePre` (linking done once), on the default (on-demand) allocator and on the pooling
-//! allocator. `cargo xtask bench` records the figures.
+//! `InstancePre` (linking done once): the runtime's engine configuration on the default
+//! (on-demand) allocator, on Wasmtime's default pooling allocator, and on the pooling
+//! configuration `exec serve` uses (`compose_runtime::pooling_config`). Each iteration makes a
+//! store, instantiates, and drops the store (so the slot's reset is counted too).
+//! `cargo xtask bench-exec` records the figures.
 
 use std::path::Path;
 
+use compose_model::plan::Policy;
+use compose_runtime::{engine_config, pooling_config};
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 struct Host {
@@ -49,14 +54,23 @@ fn composed() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let bytes = composed();
     let mut g = c.benchmark_group("instantiate");
-    for (name, pooling) in [("default", false), ("pooling", true)] {
-        let mut config = Config::new();
-        if pooling {
-            let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(100)
-                .total_core_instances(1000)
-                .total_memories(1000)
-                .total_tables(1000);
+    let policy = Policy::default();
+    let instances = 100;
+    let wasmtime_pool = {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 16)
+            .total_memories(instances * 4)
+            .total_tables(instances * 8);
+        pool
+    };
+    for (name, pooling) in [
+        ("default", None),
+        ("pooling-wasmtime-defaults", Some(wasmtime_pool)),
+        ("pooling", Some(pooling_config(instances, &policy))),
+    ] {
+        let mut config = engine_config(&policy);
+        if let Some(pool) = pooling {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config).unwrap();
@@ -73,6 +87,9 @@ fn bench(c: &mut Criterion) {
                         table: ResourceTable::new(),
                     },
                 );
+                // The runtime's engine interrupts on epochs; give the store a deadline as
+                // `exec` does.
+                store.set_epoch_deadline(1_000_000);
                 pre.instantiate(&mut store).unwrap()
             })
         });

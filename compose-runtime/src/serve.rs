@@ -17,7 +17,7 @@ use hyper::server::conn::http1;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -26,7 +26,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::limits::Limits;
-use crate::{Effective, ExecError, HostPolicy, engine_config};
+use crate::{Effective, ExecError, HostPolicy, engine_config, pooling_config};
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -67,16 +67,7 @@ impl ShutdownHandle {
 /// (falls back to on-demand allocation, with a warning, where the pool cannot be reserved).
 fn serve_engine(plan: &Plan, pool: u32) -> Result<Engine, ExecError> {
     let mut config = engine_config(&plan.policy);
-    let mut pooling = PoolingAllocationConfig::default();
-    pooling
-        .total_component_instances(pool)
-        .total_core_instances(pool.saturating_mul(16))
-        .total_memories(pool.saturating_mul(4))
-        .total_tables(pool.saturating_mul(8))
-        .total_stacks(pool);
-    if let Some(m) = plan.policy.memory {
-        pooling.max_memory_size(usize::try_from(m).unwrap_or(usize::MAX));
-    }
+    let pooling = pooling_config(pool, &plan.policy);
     config.allocation_strategy(pooling);
     match Engine::new(&config) {
         Ok(e) => Ok(e),
@@ -410,11 +401,23 @@ async fn serve_one(
         },
     );
     store.limiter(|h| &mut h.limits);
-    let ticks = plan.policy.timeout_ms.map_or(u64::MAX, |ms| {
-        ms.div_ceil(crate::engine::TICK.as_millis() as u64).max(1)
+    // At every epoch tick a running guest yields its worker thread back to the executor, so a
+    // request that computes for long (or forever, when the plan sets no `timeout-ms`) shares
+    // the CPU with the others instead of holding a worker they need; at the plan's deadline it
+    // traps (E0504).
+    let mut ticks_left = plan
+        .policy
+        .timeout_ms
+        .map(|ms| ms.div_ceil(crate::engine::TICK.as_millis() as u64).max(1) - 1);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| match &mut ticks_left {
+        Some(0) => Ok(UpdateDeadline::Interrupt),
+        Some(n) => {
+            *n -= 1;
+            Ok(UpdateDeadline::Yield(1))
+        }
+        None => Ok(UpdateDeadline::Yield(1)),
     });
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
     if let Some(fuel) = plan.policy.fuel {
         store.set_fuel(fuel).map_err(|e| format!("{e:#}"))?;
     }

@@ -180,6 +180,39 @@ fn serves_routes_and_isolates_failing_requests() {
     }
 }
 
+/// A request that computes for long yields its worker thread at every epoch tick, so it never
+/// holds up the others, even with more loops in flight than the server has worker threads.
+#[test]
+fn looping_requests_do_not_starve_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plan(dir.path(), "", "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("timeout-ms = 1000", "timeout-ms = 8000");
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start(&path, &dir.path().join("cache"));
+    assert_eq!(server.get("/hello/warm").0, 200);
+    // Twice as many loops as the async runtime has workers (one per core).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let loops: Vec<_> = (0..2 * workers)
+        .map(|_| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || get(&addr, "/loop"))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    assert_eq!(server.get("/hello/World"), (200, "Hello, World!\n".into()));
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "a request waited {took:?} behind looping ones (their deadline is 8 s)"
+    );
+    for l in loops {
+        assert_eq!(l.join().unwrap().0, 500);
+    }
+}
+
 #[test]
 fn outgoing_http_follows_the_allowlist() {
     // A loopback upstream that answers 204 to anything.
