@@ -1,20 +1,26 @@
-//! Composing resolved components into one with wasm-compose's composition graph.
+//! Composing resolved components into one with wasm-compose's composition graph, and
+//! validating the result.
 
 use std::collections::BTreeMap;
 
 use compose_model::Code;
 use compose_model::plan::{Binding, Diagnostic, Plan};
 use wasm_compose::graph::{CompositionGraph, EncodeOptions};
+use wasmparser::{
+    BinaryReaderError, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator,
+    ValidatorResources,
+};
 
-use crate::emit::Surface;
 use crate::source::Resolved;
 
 /// Instantiates every component, connects every wire, and exports the root component's
 /// exports. Components are added in name order, so the output depends only on the inputs.
+///
+/// It reads import and export names from the binaries alone, so it can run while the WIT
+/// shape checks (`emit::check`) run on another thread; their diagnostics come first.
 pub(crate) fn compose(
     plan: &Plan,
     resolved: &BTreeMap<String, Resolved>,
-    surfaces: &BTreeMap<String, Surface>,
 ) -> Result<Vec<u8>, Diagnostic> {
     let invalid =
         |path: &str, what: String| Diagnostic::new(Code::EmitInvalidComponent, path, what);
@@ -70,50 +76,51 @@ pub(crate) fn compose(
             .map_err(|e| invalid(&format!("components.{name}"), format!("{e:#}")))?;
         ids.insert(name.clone(), (cid, iid));
     }
+    // Every import a plan wire binds: (import's component, import name, plan key, wire).
+    let mut wires = Vec::new();
     for (name, c) in &plan.components {
-        let Some(s) = surfaces.get(name) else {
+        let Some(&(cid, _)) = ids.get(name) else {
             continue;
         };
-        for (import, _) in &s.imports {
-            let Some((key, Binding::Component(w))) = c
+        let component = graph.get_component(cid).expect("added above");
+        for (_, import, _) in component.imports() {
+            if let Some((key, Binding::Component(w))) = c
                 .imports
                 .iter()
                 .find(|(k, _)| *k == import || import.split('@').next() == Some(k.as_str()))
-            else {
-                continue;
-            };
-            let path = format!("components.{name}.imports.{key:?}");
-            let wanted = w.export.as_deref().unwrap_or(import);
-            let target = &surfaces[&w.component];
-            let export_name = target
-                .exports
-                .iter()
-                .find(|(n, _)| n == wanted || n.split('@').next() == Some(wanted))
-                .map(|(n, _)| n.clone())
-                .unwrap_or_else(|| wanted.to_owned());
-            let (src_c, src_i) = ids[&w.component];
-            let (dst_c, dst_i) = ids[name];
-            let export = graph
-                .get_component(src_c)
-                .and_then(|c| c.export_by_name(&export_name))
-                .map(|(i, _, _)| i);
-            let import_index = graph
-                .get_component(dst_c)
-                .and_then(|c| c.import_by_name(import))
-                .map(|(i, _)| i);
-            let (Some(export), Some(import_index)) = (export, import_index) else {
-                return Err(invalid(
-                    &path,
-                    format!(
-                        "cannot find `{export_name}` in `{}` or `{import}` in `{name}` in the binaries",
-                        w.component
-                    ),
-                ));
-            };
-            graph
-                .connect(src_i, Some(export), dst_i, import_index)
-                .map_err(|e| Diagnostic::new(Code::EmitShapeMismatch, path.clone(), format!("`{name}`'s import `{import}` cannot take `{}`'s export `{export_name}`: {e:#}", w.component)))?;
+            {
+                wires.push((name, import.to_owned(), key, w));
+            }
         }
+    }
+    for (name, import, key, w) in wires {
+        let path = format!("components.{name}.imports.{key:?}");
+        let wanted = w.export.as_deref().unwrap_or(&import);
+        let Some(&(src_c, src_i)) = ids.get(&w.component) else {
+            continue; // an unknown component is a plan error, reported by the checks
+        };
+        let (dst_c, dst_i) = ids[name];
+        let export = graph.get_component(src_c).and_then(|c| {
+            c.exports()
+                .find(|(_, n, ..)| *n == wanted || n.split('@').next() == Some(wanted))
+                .map(|(i, n, ..)| (i, n.to_owned()))
+        });
+        let import_index = graph
+            .get_component(dst_c)
+            .and_then(|c| c.import_by_name(&import))
+            .map(|(i, _)| i);
+        let (Some((export, export_name)), Some(import_index)) = (export, import_index) else {
+            return Err(invalid(
+                &path,
+                format!(
+                    "cannot find `{wanted}` in `{}` or `{import}` in `{name}` in the binaries",
+                    w.component
+                ),
+            ));
+        };
+        graph
+            .connect(src_i, Some(export), dst_i, import_index)
+            .map_err(|e| Diagnostic::new(Code::EmitShapeMismatch, path.clone(), format!("`{name}`'s import `{import}` cannot take `{}`'s export `{export_name}`: {e:#}", w.component)))?;
     }
     let (_, root_instance) = ids[root];
     let bytes = graph
@@ -123,8 +130,98 @@ pub(crate) fn compose(
             validate: false, // validated once, below
         })
         .map_err(|e| invalid("", format!("the composed component is not valid: {e:#}")))?;
-    wasmparser::Validator::new()
-        .validate_all(&bytes)
+    validate(&bytes)
         .map_err(|e| invalid("", format!("the composed component is not valid: {e}")))?;
     Ok(bytes)
+}
+
+/// Validates a whole component, as `Validator::validate_all` does, with the function bodies
+/// (almost all of the work: the output embeds every input's code) checked on all cores. The
+/// error reported is the first in the binary's order, whatever thread found it.
+pub(crate) fn validate(bytes: &[u8]) -> Result<(), BinaryReaderError> {
+    type Func<'a> = (usize, FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+    let mut validator = Validator::new();
+    let mut funcs: Vec<Func<'_>> = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let ValidPayload::Func(func, body) = validator.payload(&payload?)? {
+            funcs.push((funcs.len(), func, body));
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(funcs.len().div_ceil(16))
+        .max(1);
+    // Interleaved shares balance large and small functions well enough.
+    let mut shares: Vec<Vec<Func<'_>>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, f) in funcs.into_iter().enumerate() {
+        shares[i % threads].push(f);
+    }
+    let check = |share: Vec<Func<'_>>| -> Option<(usize, BinaryReaderError)> {
+        let mut allocations = Default::default();
+        for (index, func, body) in share {
+            let mut v = func.into_validator(allocations);
+            if let Err(e) = v.validate(&body) {
+                return Some((index, e));
+            }
+            allocations = v.into_allocations();
+        }
+        None
+    };
+    let mut shares = shares.into_iter();
+    let first = shares.next().unwrap_or_default();
+    let errors: Vec<(usize, BinaryReaderError)> = std::thread::scope(|s| {
+        let others: Vec<_> = shares.map(|share| s.spawn(move || check(share))).collect();
+        let mut errors: Vec<_> = check(first).into_iter().collect();
+        for h in others {
+            errors.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        errors
+    });
+    match errors.into_iter().min_by_key(|(i, _)| *i) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate;
+
+    /// A component with one core module of `n` functions; `bad` lists the ones whose body
+    /// leaves the stack empty where they promise an `i32`.
+    fn component(n: usize, bad: &[usize]) -> Vec<u8> {
+        let funcs: String = (0..n)
+            .map(|i| {
+                if bad.contains(&i) {
+                    format!("(func $f{i} (result i32))\n")
+                } else {
+                    format!(
+                        "(func $f{i} (param i32) (result i32) local.get 0 i32.const {i} i32.add)\n"
+                    )
+                }
+            })
+            .collect();
+        wat::parse_str(format!("(component (core module {funcs}))")).unwrap()
+    }
+
+    #[test]
+    fn agrees_with_validate_all() {
+        for (n, bad) in [
+            (0, vec![]),
+            (1, vec![]),
+            (100, vec![]),
+            (100, vec![0]),
+            (100, vec![57]),
+            (100, vec![99, 3, 40]), // the first in the binary is reported
+        ] {
+            let bytes = component(n, &bad);
+            let ours = validate(&bytes).map_err(|e| e.to_string());
+            let theirs = wasmparser::Validator::new()
+                .validate_all(&bytes)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{n} functions, bad: {bad:?}");
+            assert_eq!(ours.is_err(), !bad.is_empty());
+        }
+    }
 }

@@ -154,11 +154,19 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             files,
         });
     }
-    let surfaces = check(plan, &resolved, &mut diags);
+    // The WIT shape checks and the composition are independent: run them side by side, and
+    // report the checks' findings first (they say more than a failed composition does).
+    let composed = std::thread::scope(|s| {
+        let composing = s.spawn(|| crate::compose::compose(plan, &resolved));
+        check(plan, &resolved, &mut diags);
+        composing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
     if !diags.is_empty() {
         return Err(fail(diags));
     }
-    let bytes = crate::compose::compose(plan, &resolved, &surfaces).map_err(|d| fail(vec![d]))?;
+    let bytes = composed.map_err(|d| fail(vec![d]))?;
     let digest = Digest::of(&bytes);
     if let Some(store) = &options.cache {
         // Inputs too, so `blob` sources can name them later.
@@ -193,10 +201,10 @@ fn emit_key(plan_cbor: &[u8], inputs: &BTreeMap<String, Digest>) -> Digest {
 }
 
 /// What one component imports and exports, by the names in its binary.
-pub(crate) struct Surface {
-    pub wit: Wit,
-    pub imports: Vec<(String, Item)>,
-    pub exports: Vec<(String, Item)>,
+struct Surface {
+    wit: Wit,
+    imports: Vec<(String, Item)>,
+    exports: Vec<(String, Item)>,
 }
 
 impl Surface {
@@ -251,11 +259,7 @@ fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
 /// Checks every component against the plan: declared exports exist with their ids, every
 /// import is bound (or is WASI, which the host provides deny-by-default), and every wire joins
 /// shapes that fit.
-fn check(
-    plan: &Plan,
-    resolved: &BTreeMap<String, Resolved>,
-    diags: &mut Vec<Diagnostic>,
-) -> BTreeMap<String, Surface> {
+fn check(plan: &Plan, resolved: &BTreeMap<String, Resolved>, diags: &mut Vec<Diagnostic>) {
     let mut surfaces = BTreeMap::new();
     for (name, r) in resolved {
         match surface(name, r) {
@@ -350,7 +354,6 @@ fn check(
             ));
         }
     }
-    surfaces
 }
 
 /// An import no binding covers: who exports it (if anyone), how to wire it, and the chain of

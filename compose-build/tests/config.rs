@@ -107,3 +107,19 @@ fn a_missing_plan_file_is_a_coded_error() {
         .unwrap_err();
     assert_eq!(err.error.diagnostics[0].code, Code::EmitSourceNotFound);
 }
+
+#[test]
+fn an_unwritable_output_folder_is_a_coded_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the output folder should be: nothing can be written below it.
+    let out = dir.path().join("out");
+    std::fs::write(&out, b"not a folder").unwrap();
+    let err = config(&out, &dir.path().join("cache"))
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_err();
+    let d = &err.error.diagnostics[0];
+    assert_eq!(d.code, Code::EmitWriteFailed, "{}", err.error);
+    assert!(d.message.contains("cannot write"), "{}", d.message);
+    // The plan is still watched, so fixing things reruns the build script.
+    assert!(err.files.iter().any(|f| f.ends_with("compose.toml")));
+}

@@ -242,3 +242,49 @@ fn readme_plan_is_the_example() {
     let shown = plan::from_toml(&readme[start..end]).unwrap();
     assert_eq!(shown.digest(), plan::from_toml(HELLO).unwrap().digest());
 }
+
+/// A document built by another front end (the macro's tokens) can repeat a key, which TOML
+/// and CBOR cannot: the repeat is `E0201` at the second key, reported once.
+#[test]
+fn a_repeated_key_in_a_document_is_a_duplicate_name() {
+    use compose_model::plan::{Kind, Node, from_document};
+    let node = |kind| Node { kind, span: None };
+    let text = |s: &str| node(Kind::Str(s.into()));
+    let greeter = |path: &str| {
+        node(Kind::Table(vec![
+            ("path".into(), None, text(path)),
+            (
+                "exports".into(),
+                None,
+                node(Kind::Array(vec![text("example:greet/greeter")])),
+            ),
+        ]))
+    };
+    let doc = node(Kind::Table(vec![
+        (
+            "components".into(),
+            None,
+            node(Kind::Table(vec![
+                ("greeter".into(), None, greeter("a.wasm")),
+                ("greeter".into(), Some(40..47), greeter("b.wasm")),
+            ])),
+        ),
+        (
+            "exports".into(),
+            None,
+            node(Kind::Table(vec![(
+                "example:greet/greeter".into(),
+                None,
+                text("greeter"),
+            )])),
+        ),
+    ]));
+    let diags = from_document(&doc).unwrap_err();
+    let dups: Vec<_> = diags
+        .iter()
+        .filter(|d| d.code == compose_model::Code::PlanDuplicateName)
+        .collect();
+    assert_eq!(dups.len(), 1, "{diags:?}");
+    assert_eq!(dups[0].path, "components.greeter");
+    assert_eq!(dups[0].span, Some(40..47));
+}

@@ -140,16 +140,7 @@ impl Embedded {
     /// The component is compiled at start for the serving engine (the pooling allocator's),
     /// so embedded precompiled code is not used here.
     pub fn serve(&self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
-        let plan = self.plan()?;
-        let (_handle, signal) = crate::shutdown_channel();
-        crate::serve_with(
-            &plan,
-            self.component,
-            &HostPolicy::default(),
-            &crate::ServeOptions::new(addr),
-            |bound| eprintln!("serving http://{bound}/"),
-            signal,
-        )
+        self.builder().serve(addr)
     }
 }
 
@@ -193,6 +184,23 @@ impl Builder {
     pub fn precompiled(mut self, use_it: bool) -> Builder {
         self.precompiled = use_it;
         self
+    }
+
+    /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` with this
+    /// builder's host policy, until SIGINT or SIGTERM (see [`crate::serve_with`]); prints the
+    /// address it listens on to stderr. The component is compiled at start for the serving
+    /// engine (the pooling allocator's), so embedded precompiled code is not used here.
+    pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
+        let plan = self.embedded.plan()?;
+        let (_handle, signal) = crate::shutdown_channel();
+        crate::serve_with(
+            &plan,
+            self.embedded.component,
+            &self.host,
+            &crate::ServeOptions::new(addr),
+            |bound| eprintln!("serving http://{bound}/"),
+            signal,
+        )
     }
 
     /// Checks digests, reads the plan, checks the host policy against it, and prepares the

@@ -82,9 +82,22 @@ impl Server {
         get(&self.addr, path)
     }
 
-    /// Log lines printed so far.
-    fn log_lines(&self) -> Vec<String> {
-        self.log.try_iter().collect()
+    /// Log lines until every one of `wanted` has appeared in them (the server may log a
+    /// request's failure just after answering it), or 30 s have passed.
+    fn log_until(&self, wanted: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut log = String::new();
+        while !wanted.iter().all(|w| log.contains(w)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) => {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                Err(_) => break,
+            }
+        }
+        log
     }
 
     fn signal(&self, name: &str) {
@@ -151,7 +164,7 @@ fn serves_routes_and_isolates_failing_requests() {
         // The next request is served normally.
         assert_eq!(server.get("/hello/again"), (200, "Hello, again!\n".into()));
     }
-    let log = server.log_lines().join("\n");
+    let log = server.log_until(&["E0502", "E0504", "E0503"]);
     for code in ["E0502", "E0504", "E0503"] {
         assert!(log.contains(code), "{code} in {log}");
     }
@@ -239,8 +252,7 @@ fn outgoing_http_follows_the_allowlist() {
     let (status, body) = server.get("/fetch/127.0.0.1:9");
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("HttpRequestDenied"), "{body}");
-    std::thread::sleep(Duration::from_millis(100));
-    let log = server.log_lines().join("\n");
+    let log = server.log_until(&["`127.0.0.1:9` denied"]);
     assert!(log.contains("`127.0.0.1:9` denied"), "{log}");
 }
 

@@ -158,7 +158,11 @@ fn component(cx: &mut Cx, path: &str, node: &Node) -> Option<Component> {
                 format!(
                     "component `{}` has several sources ({}); keep exactly one",
                     last(path),
-                    list(&present)
+                    present
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             );
             None
@@ -232,6 +236,14 @@ fn export_decls(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, Export
         for s in cx.strings(path, node, is_interface, INTERFACE_RULE) {
             out.insert(s, ExportDecl::default());
         }
+        return out;
+    }
+    if !matches!(node.kind, Kind::Table(_)) {
+        cx.wrong_type(
+            path,
+            node,
+            "a list of interface names, or a table of them with their `wit` ids",
+        );
         return out;
     }
     for (iface, _, n) in cx.map(path, node).unwrap_or_default() {

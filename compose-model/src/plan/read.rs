@@ -16,6 +16,15 @@ pub(crate) struct Cx {
     pub spans: BTreeMap<String, Range<usize>>,
 }
 
+/// How a message names the table at `path`.
+fn where_(path: &str) -> String {
+    if path.is_empty() {
+        "the plan".to_owned()
+    } else {
+        format!("`{path}`")
+    }
+}
+
 /// The entries of a table whose keys have been checked against the schema.
 pub(crate) struct Fields<'n> {
     pub path: String,
@@ -71,7 +80,8 @@ impl Cx {
         }
     }
 
-    fn wrong_type(&mut self, path: &str, node: &Node, expected: &str) {
+    /// Reports that `node` at `path` is not what the schema expects there.
+    pub fn wrong_type(&mut self, path: &str, node: &Node, expected: &str) {
         self.error(
             Code::PlanWrongType,
             path,
@@ -90,16 +100,14 @@ impl Cx {
                 continue;
             }
             let p = join(path, key);
-            let where_ = if path.is_empty() {
-                "the plan".to_owned()
-            } else {
-                format!("`{path}`")
-            };
             let d = self.error(
                 Code::PlanUnknownField,
                 &p,
                 None,
-                format!("unknown field `{key}` in {where_}; remove it or use a known field"),
+                format!(
+                    "unknown field `{key}` in {}; remove it or use a known field",
+                    where_(path)
+                ),
             );
             d.span = key_span.clone().or_else(|| value.span.clone());
             d.help = Some(match did_you_mean(key, known.iter().copied()) {
@@ -118,8 +126,25 @@ impl Cx {
         self.visit(path, node);
         match &node.kind {
             Kind::Table(entries) => {
-                for (k, _, v) in entries {
-                    self.visit(&join(path, k), v);
+                for (i, (k, key_span, v)) in entries.iter().enumerate() {
+                    let p = join(path, k);
+                    self.visit(&p, v);
+                    // TOML and canonical CBOR cannot repeat a key, but the macro's token
+                    // grammar can: the second one is an error, once however often it is read.
+                    if entries[..i].iter().any(|(earlier, ..)| earlier == k)
+                        && !self
+                            .diags
+                            .iter()
+                            .any(|d| d.code == Code::PlanDuplicateName && d.path == p)
+                    {
+                        let d = self.error(
+                            Code::PlanDuplicateName,
+                            &p,
+                            None,
+                            format!("`{k}` is given twice in {}; keep one", where_(path)),
+                        );
+                        d.span = key_span.clone().or_else(|| v.span.clone());
+                    }
                 }
                 Some(entries)
             }

@@ -30,3 +30,26 @@ fn main() -> std::process::ExitCode {
 fn main() {
     println!("Hello, World!");
 }
+
+#[cfg(all(test, not(feature = "bench-without-compose")))]
+mod tests {
+    use compose_runtime::compose_model::Code;
+    use compose_runtime::compose_model::plan::Capability;
+
+    use super::Hello;
+
+    #[test]
+    fn the_builder_refuses_what_the_host_will_not_give() {
+        // `app` requires `args`: a host that refuses them stops the load, before anything runs.
+        let err = Hello::builder()
+            .refuse(Capability::Args)
+            .load()
+            .err()
+            .expect("refusing a required capability stops the load");
+        assert_eq!(err.code, Code::ExecCapabilityRefused, "{err}");
+        assert!(err.message.contains("args"), "{err}");
+        // Refusing what the plan does not use changes nothing.
+        let composition = Hello::builder().refuse(Capability::Env).load().unwrap();
+        assert_eq!(composition.run(&["builder"]).unwrap(), 0);
+    }
+}
