@@ -171,9 +171,9 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
     if let Some(store) = &options.cache {
         // Inputs too, so `blob` sources can name them later.
         for r in resolved.values() {
-            let _ = store.put(&r.bytes);
+            let _ = store.put_known(&r.bytes, &r.digest);
         }
-        if store.put(&bytes).is_ok() {
+        if store.put_known(&bytes, &digest).is_ok() {
             let _ = store.set_key("emit", &emit_key, &digest);
         }
     }

@@ -49,14 +49,21 @@ impl BlobStore {
     /// so an entry torn by a crash is detected and rebuilt, and the cache stays cheap.
     pub fn put(&self, bytes: &[u8]) -> std::io::Result<Digest> {
         let digest = Digest::of(bytes);
-        let path = self.blob_path(&digest);
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
-            && self.get(&digest).is_some()
-        {
-            return Ok(digest);
-        }
-        write_renamed(&path, bytes, false)?;
+        self.put_known(bytes, &digest)?;
         Ok(digest)
+    }
+
+    /// Stores bytes whose digest the caller has just computed from these very bytes (so it
+    /// is not computed again). An entry already stored is kept only if it holds exactly these
+    /// bytes (compared, not re-hashed); anything else there is replaced.
+    pub fn put_known(&self, bytes: &[u8], digest: &Digest) -> std::io::Result<()> {
+        let path = self.blob_path(digest);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && std::fs::read(&path).is_ok_and(|stored| stored == bytes)
+        {
+            return Ok(());
+        }
+        write_renamed(&path, bytes, false)
     }
 
     /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
@@ -73,11 +80,12 @@ impl BlobStore {
 
     /// Points `key` of `kind` (e.g. `emit`) at the blob `digest`.
     pub fn set_key(&self, kind: &str, key: &Digest, digest: &Digest) -> std::io::Result<()> {
-        write_renamed(
-            &self.key_path(kind, key),
-            digest.to_string().as_bytes(),
-            false,
-        )
+        let path = self.key_path(kind, key);
+        let text = digest.to_string();
+        if std::fs::read(&path).is_ok_and(|stored| stored == text.as_bytes()) {
+            return Ok(()); // already points there
+        }
+        write_renamed(&path, text.as_bytes(), false)
     }
 
     /// The intact blob `key` of `kind` points at.
@@ -130,5 +138,21 @@ mod tests {
         std::fs::write(store.blob_path(&d), b"component bytez").unwrap();
         assert_eq!(store.get_key("emit", &key), None);
         assert!(!store.blob_path(&d).exists());
+    }
+
+    #[test]
+    fn storing_again_repairs_an_entry_with_other_bytes_of_the_same_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let d = store.put(b"component bytes").unwrap();
+        std::fs::write(store.blob_path(&d), b"component bytez").unwrap();
+        // The same length is not taken for the same bytes: the entry is rewritten.
+        assert_eq!(store.put(b"component bytes").unwrap(), d);
+        assert_eq!(store.get(&d).as_deref(), Some(&b"component bytes"[..]));
+        // A key rewritten to the digest it already holds stays as it is.
+        let key = crate::Digest::of(b"key");
+        store.set_key("emit", &key, &d).unwrap();
+        store.set_key("emit", &key, &d).unwrap();
+        assert_eq!(store.get_key("emit", &key).unwrap().0, d);
     }
 }

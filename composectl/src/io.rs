@@ -37,7 +37,8 @@ pub fn println(text: impl std::fmt::Display) -> Result<()> {
     print(&format!("{text}\n"))
 }
 
-/// Writes `bytes` to `out`, atomically (a temporary file renamed into place), or to stdout.
+/// Writes `bytes` to `out`, atomically (a temporary file renamed into place) and flushed to
+/// disk, or to stdout.
 pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     let Some(path) = out else {
         let mut stdout = std::io::stdout().lock();
@@ -46,6 +47,17 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
             .context("failed to write standard output")?;
         return stdout.flush().context("failed to write standard output");
     };
+    write_file(path, bytes, true)
+}
+
+/// Writes a build output that the same command can make again from its inputs (a composed
+/// component): atomically, so a reader never sees part of it, but without waiting for the
+/// disk, as compilers and `wac`/`wasm-tools` do; after a power loss it is rebuilt.
+pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, false)
+}
+
+fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -53,7 +65,13 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+        .and_then(|()| {
+            if sync {
+                tmp.as_file().sync_all()
+            } else {
+                Ok(())
+            }
+        })
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("failed to write `{}`", path.display()))?;

@@ -21,7 +21,8 @@ pub enum EmitCommand {
     Build {
         /// The plan (TOML or canonical CBOR).
         plan: PathBuf,
-        /// Where to write the component. Written atomically.
+        /// Where to write the component. Written atomically (readers see the old file or the
+        /// whole new one), not flushed to disk: it is rebuilt from the plan.
         #[arg(short, long)]
         output: PathBuf,
         /// The Cargo workspace `crate` sources come from.
@@ -77,7 +78,7 @@ impl EmitCommand {
                 return Ok(ExitCode::FAILURE);
             }
         };
-        io::write(Some(&output), &emitted.bytes)?;
+        io::write_rebuildable(&output, &emitted.bytes)?;
         eprintln!(
             "{} {} ({} bytes, {}) in {:.0?}{}",
             if emitted.cached { "reused" } else { "composed" },
