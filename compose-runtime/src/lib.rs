@@ -24,7 +24,7 @@ mod wasi;
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
 pub use embedded::{Builder, Composition, Embedded, Instantiated, Precompiled};
-pub use engine::{POOL_KEEP_RESIDENT, Runtime, compatibility, engine_config, pooling_config};
+pub use engine::{Runtime, compatibility, engine_config, pooling_config};
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
 
