@@ -44,10 +44,16 @@ struct Server {
 
 impl Server {
     fn start(plan: &Path, cache: &Path) -> Server {
+        Server::start_with(plan, cache, 5000)
+    }
+
+    /// Starts a server that waits up to `shutdown_ms` for in-flight requests on shutdown.
+    fn start_with(plan: &Path, cache: &Path, shutdown_ms: u64) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
             .args(["exec", "serve"])
             .arg(plan)
-            .args(["--addr", "127.0.0.1:0", "--shutdown-timeout-ms", "5000"])
+            .args(["--addr", "127.0.0.1:0", "--shutdown-timeout-ms"])
+            .arg(shutdown_ms.to_string())
             .arg("--cache-dir")
             .arg(cache)
             .stdin(Stdio::null())
@@ -224,6 +230,69 @@ fn looping_requests_do_not_starve_others() {
     for l in loops {
         assert_eq!(l.join().unwrap().0, 500);
     }
+}
+
+/// A plan at `dir` whose `/loop` requests run for `timeout_ms` and whose pool holds
+/// `concurrency` instances.
+fn plan_with(dir: &Path, timeout_ms: u64, concurrency: u32) -> PathBuf {
+    let path = plan(dir, "", "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("timeout-ms = 1000", &format!("timeout-ms = {timeout_ms}"))
+        .replace("concurrency = 64", &format!("concurrency = {concurrency}"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// When the pool is full, a further request gets a 500 at once (it is not queued), and the
+/// server serves again as soon as a slot frees up.
+#[test]
+fn a_full_pool_answers_500_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&plan_with(dir.path(), 1500, 1), &dir.path().join("cache"));
+    assert_eq!(server.get("/hello/warm").0, 200);
+    let addr = server.addr.clone();
+    let busy = std::thread::spawn(move || get(&addr, "/loop"));
+    std::thread::sleep(Duration::from_millis(400));
+    let (status, body) = server.get("/hello/World");
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("request "), "{body}");
+    assert_eq!(busy.join().unwrap().0, 500); // its deadline
+    assert_eq!(server.get("/hello/World"), (200, "Hello, World!\n".into()));
+}
+
+/// A request still running when the shutdown timeout passes is cut off: the server exits 0
+/// promptly instead of waiting for it.
+#[test]
+fn shutdown_does_not_wait_past_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_with(
+        &plan_with(dir.path(), 20_000, 8),
+        &dir.path().join("cache"),
+        300,
+    );
+    let addr = server.addr.clone();
+    // Its connection is closed under it; whatever the client reads is not the point.
+    let _in_flight = std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(|| get(&addr, "/loop"));
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    server.signal("TERM");
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the server still runs {:?} after SIGTERM (shutdown timeout 300 ms)",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let log = server.log_until(&["shutdown timeout passed"]);
+    assert!(log.contains("shutdown timeout passed"), "{log}");
 }
 
 #[test]
