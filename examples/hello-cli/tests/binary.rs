@@ -1,26 +1,42 @@
 //! The `hello-cli` binary is self-contained and refuses to run altered embedded bytes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hello-cli");
+
+/// Held while a test writes an executable and starts it.
+///
+/// Tests run on several threads of one process. A child forked by one test inherits every file
+/// descriptor open at that moment, including another test's executable still open for writing,
+/// and Linux refuses to run a file open for writing ("Text file busy"). `spawn` returns only once
+/// the child has replaced itself with the new program (closing those descriptors), so holding
+/// this lock from the write through the spawn keeps the two apart.
+static WRITE_AND_SPAWN: Mutex<()> = Mutex::new(());
 
 /// Copies the binary alone into an empty folder and runs it there with an empty environment.
 fn run_alone(binary: &[u8], args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("hello-cli");
-    std::fs::write(&exe, binary).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    Command::new(&exe)
-        .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .output()
-        .unwrap()
+    let child = {
+        let _guard = WRITE_AND_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        std::fs::write(&exe, binary).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Command::new(&exe)
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    child.wait_with_output().unwrap()
 }
 
 /// The macro's output folder for this composition (the one whose component is embedded).
