@@ -173,6 +173,27 @@ impl Builder {
         self
     }
 
+    /// Reads secrets whose reference starts with `scheme:` from `backend` (e.g. `"vault"` with
+    /// [`crate::secrets::VaultBackend::from_env`]), replacing any backend for that scheme,
+    /// including the built-in `env` and `file`. Plans name only the schemes of
+    /// [`compose_model::plan::SecretRef::SCHEMES`]. A component that requires a secret whose
+    /// scheme has no backend stops the load with `E0501`.
+    pub fn secret_backend(
+        mut self,
+        scheme: &str,
+        backend: impl crate::secrets::SecretBackend,
+    ) -> Builder {
+        self.host = self.host.secret_backend(scheme, backend);
+        self
+    }
+
+    /// Lets guests read the secret `token` in clear with `token.reveal`. Default: no token;
+    /// guests can still sign with a granted token, or attach it to allowed outgoing HTTP.
+    pub fn reveal(mut self, token: impl Into<String>) -> Builder {
+        self.host = self.host.reveal(token);
+        self
+    }
+
     /// Replaces the host policy. Default: [`HostPolicy::default`].
     pub fn host_policy(mut self, host: HostPolicy) -> Builder {
         self.host = host;

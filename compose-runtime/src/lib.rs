@@ -18,6 +18,7 @@ mod error;
 mod limits;
 mod policy;
 mod run;
+pub mod secrets;
 mod serve;
 mod wasi;
 

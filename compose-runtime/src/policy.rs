@@ -6,20 +6,41 @@ use compose_model::Code;
 use compose_model::plan::{Capability, DirGrant, Mode, Need, Plan};
 
 use crate::ExecError;
+use crate::secrets::{SecretBackend, SecretBackends};
 
-/// The host's own policy: capabilities it refuses whatever the plan says.
+/// The host's own policy: capabilities it refuses whatever the plan says, where secret values
+/// come from, and which secrets guests may see.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct HostPolicy {
     /// Capabilities the host refuses. A required request for one stops the run before
     /// instantiation; an optional one is left out.
     pub refuse: BTreeSet<Capability>,
+    /// Secret tokens a guest may read in clear with `token.reveal`. Default: none; guests
+    /// can still sign with a granted token and attach it to allowed outgoing HTTP.
+    pub reveal: BTreeSet<String>,
+    /// Backends by scheme, besides the built-in `env` and `file`.
+    pub(crate) secret_backends: SecretBackends,
 }
 
 impl HostPolicy {
     /// Refuses a capability.
     pub fn refuse(mut self, cap: Capability) -> Self {
         self.refuse.insert(cap);
+        self
+    }
+
+    /// Reads secrets whose reference starts with `scheme:` (e.g. `vault`) from `backend`,
+    /// replacing any backend for that scheme, the built-in `env` and `file` included.
+    pub fn secret_backend(mut self, scheme: &str, backend: impl SecretBackend) -> Self {
+        self.secret_backends
+            .insert(scheme, std::sync::Arc::new(backend));
+        self
+    }
+
+    /// Lets guests read the secret `token` in clear (`token.reveal`).
+    pub fn reveal(mut self, token: impl Into<String>) -> Self {
+        self.reveal.insert(token.into());
         self
     }
 }
@@ -47,6 +68,8 @@ pub struct Effective {
     pub network: Vec<String>,
     /// HTTP authorities allowed.
     pub http: Vec<String>,
+    /// Secret tokens granted (each defined by the plan, with a backend on this host).
+    pub secrets: Vec<String>,
 }
 
 impl Effective {
@@ -105,9 +128,45 @@ impl Effective {
                     }
                 }
             }
+            if let Some(r) = &caps.secrets {
+                for token in &r.tokens {
+                    if allow_secret(plan, name, token, r.need, host)? && !e.secrets.contains(token)
+                    {
+                        e.secrets.push(token.clone());
+                    }
+                }
+            }
         }
         Ok(e)
     }
+}
+
+/// Whether one secret token is granted: the plan defines it and the host has a backend for its
+/// scheme; a required token with no backend is an error naming the scheme.
+fn allow_secret(
+    plan: &Plan,
+    component: &str,
+    token: &str,
+    need: Need,
+    host: &HostPolicy,
+) -> Result<bool, ExecError> {
+    let reference = plan.secrets.get(token);
+    let backend = reference.is_some_and(|r| host.secret_backends.get(r.scheme()).is_some());
+    if let Some(r) = reference
+        && !backend
+        && need == Need::Required
+        && !host.refuse.contains(&Capability::Secrets)
+    {
+        return Err(ExecError::new(
+            Code::ExecCapabilityRefused,
+            format!(
+                "`{component}` requires the secret `{token}` (`{}:…`), but this host has no backend for `{}:` secrets; register one (`Builder::secret_backend`, `HostPolicy::secret_backend`) or use `env:` or `file:`",
+                r.scheme(),
+                r.scheme()
+            ),
+        ));
+    }
+    allow(component, Capability::Secrets, need, backend, host)
 }
 
 /// Whether one request is met; a refused required request is an error.

@@ -2,7 +2,7 @@
 //! run's allowances, apply limits and deadlines, and report what stopped the guest.
 
 use compose_model::Code;
-use compose_model::plan::{Binding, Plan};
+use compose_model::plan::{Binding, Capability, Plan};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::bindings::sync::Command;
@@ -10,13 +10,16 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::engine::TICK;
 use crate::limits::Limits;
+use crate::secrets::host::{SecretGrants, SecretsCtx, SecretsView};
 use crate::{Effective, ExecError, HostPolicy, Runtime};
 
-/// The host state of a store running a composition (WASI context, resource table, limits).
+/// The host state of a store running a composition (WASI context, resource table, limits,
+/// secret tokens).
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: Limits,
+    secrets: SecretsCtx,
 }
 
 impl WasiView for HostState {
@@ -27,6 +30,9 @@ impl WasiView for HostState {
         }
     }
 }
+
+/// The `std:secrets` interfaces the runtime links for imports bound to the host's `secrets`.
+const SECRETS: &[&str] = &["std:secrets/store@1.", "std:secrets/operations@1."];
 
 /// WASI 0.2 interfaces the runtime links; everything else must be bound by the plan.
 const WASI_RUN: &[&str] = &[
@@ -52,7 +58,7 @@ impl Runtime {
     ) -> Result<u8, ExecError> {
         let allowed = Effective::compute(plan, host)?;
         let (component, _) = self.compile(component)?;
-        self.run_checked(plan, &component, &allowed, args)
+        self.run_checked(plan, &component, &allowed, host, args)
     }
 
     /// Runs a compiled `wasi:cli/run` composition of `plan` with `args`; see [`Runtime::run`].
@@ -64,7 +70,7 @@ impl Runtime {
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
         let allowed = Effective::compute(plan, host)?;
-        self.run_checked(plan, component, &allowed, args)
+        self.run_checked(plan, component, &allowed, host, args)
     }
 
     fn run_checked(
@@ -72,9 +78,10 @@ impl Runtime {
         plan: &Plan,
         component: &Component,
         allowed: &Effective,
+        host: &HostPolicy,
         args: &[String],
     ) -> Result<u8, ExecError> {
-        let (mut store, linker) = self.prepare(plan, component, allowed, args)?;
+        let (mut store, linker) = self.prepare(plan, component, allowed, host, args)?;
         let command = match Command::instantiate(&mut store, component, &linker) {
             Ok(c) => c,
             Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
@@ -118,7 +125,7 @@ impl Runtime {
         host: &HostPolicy,
     ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
         let allowed = Effective::compute(plan, host)?;
-        let (mut store, linker) = self.prepare(plan, component, &allowed, &[])?;
+        let (mut store, linker) = self.prepare(plan, component, &allowed, host, &[])?;
         match linker.instantiate(&mut store, component) {
             Ok(i) => Ok((store, i)),
             Err(e) => Err(classify(
@@ -147,6 +154,12 @@ impl Runtime {
             if name.starts_with("wasi:http/") && serving {
                 continue;
             }
+            let bound = plan.components.values().find_map(|c| {
+                c.imports
+                    .iter()
+                    .find(|(k, _)| name == k.as_str() || name.split('@').next() == Some(k.as_str()))
+                    .map(|(_, b)| b)
+            });
             if name.starts_with("wasi:http/") {
                 return Err(ExecError::new(
                     Code::ExecImportRefused,
@@ -161,14 +174,12 @@ impl Runtime {
                     },
                 ));
             }
-            let bound = plan.components.values().find_map(|c| {
-                c.imports
-                    .iter()
-                    .find(|(k, _)| name == k.as_str() || name.split('@').next() == Some(k.as_str()))
-                    .map(|(_, b)| b)
-            });
             match bound {
                 Some(Binding::Deny) => denied = true,
+                Some(Binding::Host {
+                    capability: Capability::Secrets,
+                    ..
+                }) if SECRETS.iter().any(|p| name.starts_with(p)) => {}
                 Some(Binding::Host { capability, .. }) => {
                     return Err(ExecError::new(
                         Code::ExecImportRefused,
@@ -198,6 +209,7 @@ impl Runtime {
         plan: &Plan,
         component: &Component,
         allowed: &Effective,
+        host: &HostPolicy,
         args: &[String],
     ) -> Result<(Store<HostState>, Linker<HostState>), ExecError> {
         let mut linker: Linker<HostState> = Linker::new(&self.engine);
@@ -206,6 +218,10 @@ impl Runtime {
                 Code::ExecInvalidComponent,
                 format!("cannot link WASI: {e:#}"),
             )
+        })?;
+        crate::secrets::host::add_to_linker(&mut linker, |h: &mut HostState| SecretsView {
+            ctx: &mut h.secrets,
+            table: &mut h.table,
         })?;
         let denied = self.check_imports(plan, component, allowed, false)?;
         if denied {
@@ -229,6 +245,7 @@ impl Runtime {
                 wasi,
                 table: ResourceTable::new(),
                 limits: Limits::new(&plan.policy),
+                secrets: SecretsCtx::new(SecretGrants::new(plan, allowed, host), None),
             },
         );
         store.limiter(|h| &mut h.limits);

@@ -26,6 +26,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::limits::Limits;
+use crate::secrets::host::{SecretGrants, SecretsCtx, SecretsView};
 use crate::{Effective, ExecError, HostPolicy, engine_config, pooling_config};
 
 /// How to serve.
@@ -114,10 +115,12 @@ impl WasiHttpView for ServeHost {
 }
 
 /// Outgoing HTTP only to the plan's allowlist (`host:port`); everything else is denied, with a
-/// log line naming the request.
+/// log line naming the request. Secret headers the guest attached (`std:secrets`) are added to
+/// requests to their authority here, after the guest let go of the request.
 struct Allowlist {
     allowed: Arc<Vec<String>>,
     request: u64,
+    secrets: SecretsCtx,
 }
 
 impl WasiHttpHooks for Allowlist {
@@ -149,6 +152,17 @@ impl WasiHttpHooks for Allowlist {
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        let mut request = request;
+        for h in self
+            .secrets
+            .headers
+            .iter()
+            .filter(|h| h.authority == authority)
+        {
+            request
+                .headers_mut()
+                .insert(h.name.clone(), h.value.clone());
+        }
         Box::new(async move {
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
@@ -165,6 +179,7 @@ struct Service {
     plan: Plan,
     allowed: Effective,
     http_allowed: Arc<Vec<String>>,
+    secrets: SecretGrants,
     next_id: AtomicU64,
 }
 
@@ -231,6 +246,7 @@ fn serve_until(
     let pre = prepare(runtime.engine(), &component, denied)?;
     let service = Arc::new(Service {
         pre,
+        secrets: SecretGrants::new(plan, &allowed, host),
         plan: plan.clone(),
         http_allowed: Arc::new(allowed.http.clone()),
         allowed,
@@ -262,6 +278,10 @@ fn prepare(
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| fail("cannot link WASI", e))?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(|e| fail("cannot link WASI HTTP", e))?;
+    crate::secrets::host::add_to_linker(&mut linker, |h: &mut ServeHost| SecretsView {
+        ctx: &mut h.hooks.secrets,
+        table: &mut h.table,
+    })?;
     if denied {
         linker
             .define_unknown_imports_as_traps(component)
@@ -397,6 +417,10 @@ async fn serve_one(
             hooks: Allowlist {
                 allowed: service.http_allowed.clone(),
                 request: id,
+                secrets: SecretsCtx::new(
+                    service.secrets.clone(),
+                    Some(service.http_allowed.clone()),
+                ),
             },
         },
     );

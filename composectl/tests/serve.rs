@@ -49,7 +49,17 @@ impl Server {
 
     /// Starts a server that waits up to `shutdown_ms` for in-flight requests on shutdown.
     fn start_with(plan: &Path, cache: &Path, shutdown_ms: u64) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        let command = Command::new(env!("CARGO_BIN_EXE_composectl"));
+        Server::start_command(plan, cache, shutdown_ms, command)
+    }
+
+    /// Starts a server from `command` (a `composectl` command with its environment set).
+    fn start_env(plan: &Path, cache: &Path, command: Command) -> Server {
+        Server::start_command(plan, cache, 5000, command)
+    }
+
+    fn start_command(plan: &Path, cache: &Path, shutdown_ms: u64, mut command: Command) -> Server {
+        let mut child = command
             .args(["exec", "serve"])
             .arg(plan)
             .args(["--addr", "127.0.0.1:0", "--shutdown-timeout-ms"])
@@ -340,4 +350,109 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     assert_eq!(exit.code(), Some(0));
     // It no longer accepts connections.
     assert!(TcpStream::connect(&server.addr).is_err());
+}
+
+/// A one-thread HTTP server on a free loopback port that answers 200 `welcome` to requests
+/// carrying `authorization: Bearer <key>` and 401 to others, recording each request's
+/// `authorization` header (`-` when absent).
+fn upstream(key: &'static str) -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut auth = "-".to_owned();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some((name, value)) = line.trim_end().split_once(':')
+                    && name.eq_ignore_ascii_case("authorization")
+                {
+                    auth = value.trim().to_owned();
+                }
+                line.clear();
+            }
+            let (status, body) = if auth == format!("Bearer {key}") {
+                ("200 OK", "welcome")
+            } else {
+                ("401 Unauthorized", "who are you?")
+            };
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tx.send(auth);
+        }
+    });
+    (addr, rx)
+}
+
+/// A guest attaches a `std:secrets` token to its outgoing requests without seeing it: the host
+/// adds the header, only for the authority named, only if the plan allowlists it.
+#[test]
+fn secret_headers_reach_only_the_authority_they_were_attached_for() {
+    const KEY: &str = "bearer-Secret-42";
+    let (good, seen_good) = upstream(KEY);
+    let (other, seen_other) = upstream(KEY);
+    let unlisted = TcpListener::bind("127.0.0.1:0").unwrap();
+    let unlisted = unlisted.local_addr().unwrap().to_string();
+    let built = compose_build::build_guests(
+        &root().join("examples/guests/Cargo.toml"),
+        &["secret-fetch"],
+        &root().join("target/guests"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let plan = dir.path().join("fetch.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"name = "secret-fetch"
+[components.fetch]
+path = {:?}
+exports = ["wasi:http/incoming-handler"]
+imports = {{ "std:secrets/store" = {{ host = "secrets" }}, "std:secrets/operations" = {{ host = "secrets" }} }}
+capabilities = {{ http = ["{good}", "{other}"], secrets = ["api-key"] }}
+[exports]
+"wasi:http/incoming-handler" = "fetch"
+[grants]
+http = ["{good}", "{other}"]
+[secrets]
+api-key = "env:COMPOSE_TEST_BEARER"
+"#,
+            built["secret-fetch"].display().to_string()
+        ),
+    )
+    .unwrap();
+    // The server reads the secret from its environment.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"));
+    child.env("COMPOSE_TEST_BEARER", KEY);
+    let server = Server::start_env(&plan, &cache, child);
+
+    assert_eq!(
+        server.get(&format!("/api-key/{good}")),
+        (200, "welcome".into())
+    );
+    assert_eq!(seen_good.recv().unwrap(), format!("Bearer {KEY}"));
+
+    // Attached for `good`, sent to `other`: `other` gets no credential.
+    let (status, _) = server.get(&format!("/api-key/{good}/{other}"));
+    assert_eq!(status, 401);
+    assert_eq!(seen_other.recv().unwrap(), "-");
+
+    // An authority not on the allowlist gets nothing attached (and cannot be reached).
+    let (status, body) = server.get(&format!("/api-key/{unlisted}"));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("Denied") && body.contains("allowlist"),
+        "{body}"
+    );
+
+    // A token the plan does not define.
+    let (status, body) = server.get(&format!("/no-such-key/{good}"));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("UnknownToken"), "{body}");
+    assert!(!body.contains(KEY));
 }

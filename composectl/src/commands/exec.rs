@@ -23,6 +23,12 @@ pub struct Input {
     /// Capabilities the host refuses even if the plan grants them (repeatable).
     #[arg(long = "refuse", value_name = "CAPABILITY")]
     refuse: Vec<String>,
+    /// A secret token guests may read in clear with `token.reveal` (repeatable). Without it
+    /// they can only sign with a token or attach it to allowed outgoing HTTP. `vault:` secrets
+    /// are read from OpenBao/Vault at `BAO_ADDR` (or `VAULT_ADDR`) with `BAO_TOKEN` (or
+    /// `VAULT_TOKEN`).
+    #[arg(long = "reveal", value_name = "TOKEN")]
+    reveal: Vec<String>,
     /// The blob store for emitted components and compiled code.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -151,6 +157,7 @@ impl Input {
             input,
             plan,
             refuse,
+            reveal,
             cache_dir,
             no_cache,
         } = self;
@@ -164,6 +171,9 @@ impl Input {
                 )
             })?;
             host = host.refuse(cap);
+        }
+        if let Ok(vault) = compose_runtime::secrets::VaultBackend::from_env() {
+            host = host.secret_backend("vault", vault);
         }
         let store = cache_dir
             .map(BlobStore::new)
@@ -202,6 +212,20 @@ impl Input {
                 }
             }
         };
+        for token in reveal {
+            if !plan.secrets.contains_key(&token) {
+                let defined: Vec<&str> = plan.secrets.keys().map(String::as_str).collect();
+                anyhow::bail!(
+                    "`--reveal {token}`: the plan defines no secret `{token}`{}",
+                    if defined.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it defines {})", defined.join(", "))
+                    }
+                );
+            }
+            host = host.reveal(token);
+        }
         Ok(Some(Resolved {
             plan,
             component,

@@ -1,0 +1,17 @@
+//! Secret tokens (`std:secrets`): the plan names a token and where its value lives
+//! (`env:NAME`, `file:PATH`, `vault:PATH#KEY`, `pkcs11:…`); a guest opens the token by name and
+//! asks the host to sign with it or attach it to outgoing HTTP. The value is read from a
+//! [`SecretBackend`] at the moment it is used, kept in host memory only (zeroed when dropped),
+//! and shown to a guest only for tokens the host policy lets it reveal.
+//!
+//! Backends are chosen by the reference's scheme. `env` and `file` are built in; others (and
+//! replacements for those two) are registered with [`crate::HostPolicy::secret_backend`] or
+//! [`crate::Builder::secret_backend`]. [`VaultBackend`] reads OpenBao or Vault KV version 2.
+
+mod backend;
+pub(crate) mod host;
+mod vault;
+
+pub(crate) use backend::SecretBackends;
+pub use backend::{Algorithm, EnvBackend, FileBackend, Secret, SecretBackend, SecretError};
+pub use vault::VaultBackend;

@@ -1,0 +1,129 @@
+//! The secret-backend hooks of an embedded composition's builder: a host registers its own
+//! backend for a scheme (here replacing the built-in `env:` one), a required secret whose scheme
+//! has no backend (`pkcs11:`, which is not built in) stops the load, and revealing needs the
+//! host's leave.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use compose_model::Code;
+use compose_runtime::Embedded;
+use compose_runtime::secrets::{Algorithm, Secret, SecretBackend, SecretError};
+
+/// The `secret-probe` guest composed under a plan whose token `api-key` is `reference`,
+/// embedded as `compose!` would embed it.
+fn embedded(reference: &str) -> Embedded {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built = compose_build::build_guests(
+        &root.join("examples/guests/Cargo.toml"),
+        &["secret-probe"],
+        &root.join("target/guests"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        r#"name = "secrets"
+[components.probe]
+path = {:?}
+exports = ["wasi:cli/run"]
+imports = {{ "std:secrets/store" = {{ host = "secrets" }}, "std:secrets/operations" = {{ host = "secrets" }} }}
+capabilities = {{ stdio = "required", args = "required", secrets = ["api-key"] }}
+[exports]
+"wasi:cli/run" = "probe"
+[grants]
+stdio = true
+args = true
+[secrets]
+api-key = "{reference}"
+"#,
+        built["secret-probe"].display().to_string()
+    );
+    let plan = compose_model::plan::from_toml(&text).unwrap();
+    let component = compose_build::emit_plan(&plan, Path::new("."), &Default::default())
+        .unwrap_or_else(|e| panic!("{}", e.render()))
+        .bytes;
+    let leak = |b: Vec<u8>| -> &'static [u8] { Box::leak(b.into_boxed_slice()) };
+    let digest = |b: &[u8]| -> &'static str {
+        Box::leak(compose_model::Digest::of(b).to_string().into_boxed_str())
+    };
+    let (plan, component) = (leak(plan.to_cbor()), leak(component));
+    Embedded::new("secrets", plan, digest(plan), component, digest(component))
+}
+
+/// A backend keeping its secrets in memory, recording what it was asked.
+#[derive(Clone, Default)]
+struct Memory {
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl SecretBackend for Memory {
+    fn read(&self, reference: &str) -> Result<Secret, SecretError> {
+        self.asked.lock().unwrap().push(format!("read {reference}"));
+        match reference {
+            "GREETING" => Ok(Secret::new(b"hello".to_vec())),
+            other => Err(SecretError::NotFound(format!("no `{other}` in memory"))),
+        }
+    }
+
+    fn sign(
+        &self,
+        reference: &str,
+        algorithm: Algorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, SecretError> {
+        self.asked.lock().unwrap().push(format!(
+            "sign {reference} {} {}",
+            algorithm.as_str(),
+            String::from_utf8_lossy(data)
+        ));
+        Ok(vec![0; 64])
+    }
+}
+
+#[test]
+fn a_registered_backend_serves_the_scheme_and_revealing_needs_leave() {
+    // No backend for `pkcs11:`: the load stops before anything runs.
+    let hsm = embedded("pkcs11:token=demo;object=greeting");
+    let err = hsm
+        .builder()
+        .load()
+        .err()
+        .expect("no backend for `pkcs11:`");
+    assert_eq!(err.code, Code::ExecCapabilityRefused);
+    assert!(
+        err.message.contains("no backend for `pkcs11:` secrets"),
+        "{err}"
+    );
+
+    // `env:GREETING` from the registered backend, not from the environment (which has none).
+    let e = embedded("env:GREETING");
+    let memory = Memory::default();
+    let c = e
+        .builder()
+        .secret_backend("env", memory.clone())
+        .load()
+        .unwrap();
+    // Signing goes to the backend; Ed25519 too, since this backend offers it.
+    assert_eq!(c.run(&["sign-ed25519", "api-key", "data"]).unwrap(), 0);
+    assert_eq!(c.run(&["sign", "api-key", "more"]).unwrap(), 0);
+    // Not revealed without leave: the backend is not even asked.
+    assert_eq!(c.run(&["reveal", "api-key"]).unwrap(), 1);
+    assert_eq!(
+        *memory.asked.lock().unwrap(),
+        [
+            "sign GREETING ed25519 data",
+            "sign GREETING hmac-sha256 more"
+        ]
+    );
+
+    let c = e
+        .builder()
+        .secret_backend("env", memory.clone())
+        .reveal("api-key")
+        .load()
+        .unwrap();
+    assert_eq!(c.run(&["reveal", "api-key"]).unwrap(), 0);
+    assert_eq!(
+        memory.asked.lock().unwrap().last().unwrap(),
+        "read GREETING"
+    );
+}
