@@ -154,19 +154,37 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             files,
         });
     }
-    // The WIT shape checks and the composition are independent: run them side by side, and
-    // report the checks' findings first (they say more than a failed composition does).
-    let composed = std::thread::scope(|s| {
-        let composing = s.spawn(|| crate::compose::compose(plan, &resolved));
-        check(plan, &resolved, &mut diags);
-        composing
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p))
-    });
-    if !diags.is_empty() {
-        return Err(fail(diags));
-    }
-    let bytes = composed.map_err(|d| fail(vec![d]))?;
+    let bytes = if pins_wit_ids(plan) {
+        // The WIT checks are needed whatever happens (the plan pins identities). They and the
+        // composition are independent: run them side by side, and report the checks' findings
+        // first (they say more than a failed composition does).
+        let composed = std::thread::scope(|s| {
+            let composing = s.spawn(|| crate::compose::compose(plan, &resolved));
+            check(plan, &resolved, Depth::Wit, &mut diags);
+            composing
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        });
+        if !diags.is_empty() {
+            return Err(fail(diags));
+        }
+        composed.map_err(|d| fail(vec![d]))?
+    } else {
+        // Names first (cheap); then compose, which type-checks every wire as the component
+        // model does, and validate. Only when that fails are both sides' WIT decoded, to say
+        // which function or type differs (the checks then report what they find first).
+        check(plan, &resolved, Depth::Names, &mut diags);
+        if !diags.is_empty() {
+            return Err(fail(diags));
+        }
+        match crate::compose::compose(plan, &resolved) {
+            Ok(bytes) => bytes,
+            Err(d) => {
+                check(plan, &resolved, Depth::Wit, &mut diags);
+                return Err(fail(if diags.is_empty() { vec![d] } else { diags }));
+            }
+        }
+    };
     let digest = Digest::of(&bytes);
     if let Some(store) = &options.cache {
         // Inputs too, so `blob` sources can name them later.
@@ -200,16 +218,40 @@ fn emit_key(plan_cbor: &[u8], inputs: &BTreeMap<String, Digest>) -> Digest {
     Digest::of(&material)
 }
 
-/// What one component imports and exports, by the names in its binary.
-struct Surface {
-    wit: Wit,
-    imports: Vec<(String, Item)>,
-    exports: Vec<(String, Item)>,
+/// How far the checks go: names only (imports bound, exports present), or also the WIT of
+/// both sides of every wire and the identities the plan pins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Names,
+    Wit,
 }
+
+/// Whether the plan pins any canonical WIT identity (`wit = "sha256:…"` on an export or a
+/// wire): checking one needs the components' WIT decoded.
+fn pins_wit_ids(plan: &Plan) -> bool {
+    plan.components.values().any(|c| {
+        c.exports.values().any(|e| e.wit.is_some())
+            || c.imports.values().any(|b| match b {
+                Binding::Component(w) => w.wit.is_some(),
+                _ => false,
+            })
+    })
+}
+
+/// What one component imports and exports, by the names in its binary; with its WIT when
+/// decoded (`Depth::Wit`).
+struct Surface {
+    wit: Option<Wit>,
+    imports: Vec<(String, Option<Item>)>,
+    exports: Vec<(String, Option<Item>)>,
+}
+
+/// An imported or exported interface and, when the WIT was decoded, its item.
+type Named = (String, Option<Item>);
 
 impl Surface {
     /// Finds a name as written in the plan: exactly, or without the binary name's `@version`.
-    fn find<'a>(list: &'a [(String, Item)], plan_name: &str) -> Option<&'a (String, Item)> {
+    fn find<'a>(list: &'a [Named], plan_name: &str) -> Option<&'a Named> {
         list.iter().find(|(n, _)| n == plan_name).or_else(|| {
             list.iter()
                 .find(|(n, _)| n.split('@').next() == Some(plan_name))
@@ -217,7 +259,13 @@ impl Surface {
     }
 }
 
-fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
+fn surface(name: &str, r: &Resolved, depth: Depth) -> Result<Surface, Diagnostic> {
+    // A binary the quick reader refuses gets the WIT decoder's (more precise) diagnosis.
+    if depth == Depth::Names
+        && let Some(s) = names(r)
+    {
+        return Ok(s);
+    }
     let wit = Wit::from_component(&r.origin, &r.bytes).map_err(|e| {
         Diagnostic::new(
             Code::EmitInvalidComponent,
@@ -234,13 +282,13 @@ fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
         .values()
         .next()
         .copied();
-    let list = |items: Option<&wit_parser::IndexMap<WorldKey, WorldItem>>| -> Vec<(String, Item)> {
+    let list = |items: Option<&wit_parser::IndexMap<WorldKey, WorldItem>>| -> Vec<Named> {
         items
             .into_iter()
             .flatten()
             .filter_map(|(key, item)| match item {
                 WorldItem::Interface { id, .. } => {
-                    Some((resolve.name_world_key(key), Item::Interface(*id)))
+                    Some((resolve.name_world_key(key), Some(Item::Interface(*id))))
                 }
                 _ => None,
             })
@@ -250,7 +298,61 @@ fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
     let imports = list(w.map(|w| &w.imports));
     let exports = list(w.map(|w| &w.exports));
     Ok(Surface {
-        wit,
+        wit: Some(wit),
+        imports,
+        exports,
+    })
+}
+
+/// The interfaces a component imports and exports, read from its top-level import and export
+/// sections without decoding its WIT (nested modules and components are skipped, not parsed);
+/// `None` when the binary does not read as a component.
+fn names(r: &Resolved) -> Option<Surface> {
+    use wasmparser::{Chunk, Encoding, Parser, Payload};
+    // Interface names (`ns:pkg/iface`), as the WIT world lists them; plain names are not.
+    let interface = |n: &str| n.contains(':') && n.contains('/');
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    let mut parser = Parser::new(0);
+    let mut rest: &[u8] = &r.bytes;
+    loop {
+        let Chunk::Parsed { payload, consumed } = parser.parse(rest, true).ok()? else {
+            return None;
+        };
+        rest = &rest[consumed..];
+        match payload {
+            Payload::Version { encoding, .. } if encoding != Encoding::Component => return None,
+            Payload::ComponentImportSection(s) => {
+                for i in s {
+                    let n = i.ok()?.name.name;
+                    if interface(n) {
+                        imports.push((n.to_owned(), None));
+                    }
+                }
+            }
+            Payload::ComponentExportSection(s) => {
+                for e in s {
+                    let n = e.ok()?.name.name;
+                    if interface(n) {
+                        exports.push((n.to_owned(), None));
+                    }
+                }
+            }
+            // The parser has counted the nested section's bytes as read; step over them.
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                let len = usize::try_from(unchecked_range.end - unchecked_range.start).ok()?;
+                rest = rest.get(len..)?;
+            }
+            Payload::End(_) => break,
+            _ => {}
+        }
+    }
+    Some(Surface {
+        wit: None,
         imports,
         exports,
     })
@@ -259,10 +361,15 @@ fn surface(name: &str, r: &Resolved) -> Result<Surface, Diagnostic> {
 /// Checks every component against the plan: declared exports exist with their ids, every
 /// import is bound (or is WASI, which the host provides deny-by-default), and every wire joins
 /// shapes that fit.
-fn check(plan: &Plan, resolved: &BTreeMap<String, Resolved>, diags: &mut Vec<Diagnostic>) {
+fn check(
+    plan: &Plan,
+    resolved: &BTreeMap<String, Resolved>,
+    depth: Depth,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut surfaces = BTreeMap::new();
     for (name, r) in resolved {
-        match surface(name, r) {
+        match surface(name, r, depth) {
             Ok(s) => {
                 surfaces.insert(name.clone(), s);
             }
@@ -278,8 +385,8 @@ fn check(plan: &Plan, resolved: &BTreeMap<String, Resolved>, diags: &mut Vec<Dia
             match Surface::find(&s.exports, export) {
                 None => diags.push(missing_export(name, export, s, &path)),
                 Some((_, item)) => {
-                    if let Some(want) = decl.wit {
-                        let have = s.wit.id(*item);
+                    if let (Some(want), Some(wit), Some(item)) = (decl.wit, &s.wit, item) {
+                        let have = wit.id(*item);
                         if want != have {
                             diags.push(Diagnostic::new(
                                 Code::EmitIdentityMismatch,
@@ -312,21 +419,27 @@ fn check(plan: &Plan, resolved: &BTreeMap<String, Resolved>, diags: &mut Vec<Dia
                         diags.push(missing_export(&w.component, wanted, target, &path));
                         continue;
                     };
-                    let (imp, exp) = (s.wit.form(*item), target.wit.form(*export_item));
+                    // Shapes and identities need the WIT (`Depth::Wit`).
+                    let (Some(wit), Some(target_wit), Some(item), Some(export_item)) =
+                        (&s.wit, &target.wit, item, export_item)
+                    else {
+                        continue;
+                    };
+                    let (imp, exp) = (wit.form(*item), target_wit.form(*export_item));
                     if let Err(why) = check_subset(&imp, &exp) {
                         diags.push(Diagnostic::new(
                             Code::EmitShapeMismatch,
                             path.clone(),
                             format!(
                                 "`{name}` imports `{import}` (identity `{}`), but `{}` exports `{wanted}` with another shape (identity `{}`): {why}; rebuild both against the same WIT",
-                                s.wit.id(*item),
+                                wit.id(*item),
                                 w.component,
-                                target.wit.id(*export_item)
+                                target_wit.id(*export_item)
                             ),
                         ));
                     }
                     if let Some(want) = w.wit {
-                        let have = target.wit.id(*export_item);
+                        let have = target_wit.id(*export_item);
                         if want != have {
                             diags.push(Diagnostic::new(
                                 Code::EmitIdentityMismatch,

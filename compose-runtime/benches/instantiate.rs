@@ -1,10 +1,9 @@
 //! Instantiation time per instance of a composed component (`app → greeter`), with
 //! `InstancePre` (linking done once): the runtime's engine configuration on the default
-//! (on-demand) allocator, on the pooling configuration `exec serve` uses
-//! (`compose_runtime::pooling_config`), and on that configuration with dirtied pages kept
-//! resident and found by `PAGEMAP_SCAN` (faster here, where one slot is reused hot; slower
-//! under load, see bench/README.md). Each iteration makes a store, instantiates, and drops the
-//! store (so the slot's reset is counted too).
+//! (on-demand) allocator, on the pooling allocator with Wasmtime's default slot resets, and on
+//! the pooling configuration `exec serve` uses (`compose_runtime::pooling_config`). Each
+//! iteration makes a store, instantiates, and drops the store (so the slot's reset is counted
+//! too).
 //! `cargo xtask bench-exec` records the figures.
 
 use std::path::Path;
@@ -13,7 +12,7 @@ use compose_model::plan::Policy;
 use compose_runtime::{engine_config, pooling_config};
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, Store};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 struct Host {
@@ -53,22 +52,32 @@ fn composed() -> Vec<u8> {
     .bytes
 }
 
+/// The same pool sizes as `pooling_config`, with Wasmtime's default slot resets.
+fn wasmtime_defaults(instances: u32, policy: &Policy) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 16)
+        .total_memories(instances * 4)
+        .total_tables(instances * 8)
+        .total_stacks(instances);
+    if let Some(m) = policy.memory {
+        pool.max_memory_size(m as usize);
+    }
+    pool
+}
+
 fn bench(c: &mut Criterion) {
     let bytes = composed();
     let mut g = c.benchmark_group("instantiate");
     let policy = Policy::default();
     let instances = 100;
-    let keep_resident = {
-        let mut pool = pooling_config(instances, &policy);
-        pool.linear_memory_keep_resident(1 << 20)
-            .table_keep_resident(1 << 20)
-            .pagemap_scan(Enabled::Auto);
-        pool
-    };
     for (name, pooling) in [
         ("default", None),
+        (
+            "pooling-wasmtime-defaults",
+            Some(wasmtime_defaults(instances, &policy)),
+        ),
         ("pooling", Some(pooling_config(instances, &policy))),
-        ("pooling-keep-resident", Some(keep_resident)),
     ] {
         let mut config = engine_config(&policy);
         if let Some(pool) = pooling {

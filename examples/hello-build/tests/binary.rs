@@ -18,8 +18,8 @@ fn prints_the_greeting() {
 #[test]
 fn the_build_script_watches_every_input() {
     let output = std::path::Path::new(env!("OUT_DIR")).join("../output");
-    let printed = std::fs::read_to_string(&output)
-        .unwrap_or_else(|e| panic!("{}: {e}", output.display()));
+    let printed =
+        std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("{}: {e}", output.display()));
     let watched: Vec<String> = printed
         .lines()
         .filter_map(|l| l.strip_prefix("cargo:rerun-if-changed="))
