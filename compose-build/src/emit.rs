@@ -554,3 +554,72 @@ fn missing_export(component: &str, export: &str, s: &Surface, path: &str) -> Dia
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Depth, Resolved, surface};
+    use compose_model::Digest;
+
+    /// The names read from a binary's top level are the interfaces its WIT world imports and
+    /// exports, in the same order, versions included (the quick path checks wiring with them).
+    #[test]
+    fn names_from_the_binary_match_the_decoded_wit() {
+        let wit = "package example:shapes@1.2.0;
+interface a { f: func(x: u32) -> u32; }
+interface b { record r { x: string } g: func(r: r); }
+interface c { h: func(); }
+world w {
+    import a;
+    import b;
+    import wasi:cli/stdout@0.2.0;
+    import plain: func();
+    export c;
+    export b;
+    export run: func();
+}
+";
+        let stdout = "package wasi:cli@0.2.0;
+interface stdout { get-stdout: func() -> u32; }
+";
+        let bytes = compose_wit::testing::component_from_wit(
+            &[("stdout.wit", stdout), ("shapes.wit", wit)],
+            "w",
+        );
+        let r = Resolved {
+            digest: Digest::of(&bytes),
+            bytes,
+            origin: "test".into(),
+        };
+        let names = |d: Depth| {
+            let s = surface("x", &r, d).unwrap_or_else(|e| panic!("{e:?}"));
+            let list = |l: &[super::Named]| l.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+            (list(&s.imports), list(&s.exports))
+        };
+        let quick = names(Depth::Names);
+        assert_eq!(quick, names(Depth::Wit));
+        assert_eq!(
+            quick,
+            (
+                vec![
+                    "example:shapes/a@1.2.0".to_owned(),
+                    "example:shapes/b@1.2.0".to_owned(),
+                    "wasi:cli/stdout@0.2.0".to_owned()
+                ],
+                vec![
+                    "example:shapes/c@1.2.0".to_owned(),
+                    "example:shapes/b@1.2.0".to_owned()
+                ]
+            )
+        );
+        // Not a component: the quick reader declines and the WIT decoder says why.
+        let core = Resolved {
+            bytes: wat::parse_str("(module)").unwrap(),
+            digest: Digest::of(b""),
+            origin: "core.wasm".into(),
+        };
+        let e = surface("core", &core, Depth::Names)
+            .err()
+            .expect("not a component");
+        assert!(e.message.contains("is not a component"), "{}", e.message);
+    }
+}
