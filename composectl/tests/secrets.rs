@@ -328,11 +328,13 @@ impl OpenBao {
             child,
             addr: format!("http://127.0.0.1:{port}"),
         };
-        for _ in 0..200 {
+        // A loaded CI machine can take a while to start it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             if bao.cli(&["status"]).status.success() {
                 return bao;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         panic!("OpenBao did not start at {}", bao.addr);
     }

@@ -10,6 +10,10 @@ use super::{Secret, SecretBackend, SecretError};
 /// The reference `vault:secret/app#api-key` names the mount (`secret`), the secret's path under
 /// it (`app`) and a key of its data (`api-key`): the backend reads
 /// `GET {address}/v1/secret/data/app` and takes `data.data["api-key"]`, a string.
+///
+/// Each use reads the secret afresh (so a rotated value takes effect at once), blocking the
+/// thread that runs the guest for up to the request timeout; under `exec serve` that is one of
+/// the server's worker threads.
 pub struct VaultBackend {
     address: String,
     token: Secret,
