@@ -227,15 +227,69 @@ enum Depth {
 }
 
 /// Whether the plan pins any canonical WIT identity (`wit = "sha256:…"` on an export or a
-/// wire): checking one needs the components' WIT decoded.
+/// wire), or binds an interface of the project's own WIT packages to the host: checking either
+/// needs the components' WIT decoded.
 fn pins_wit_ids(plan: &Plan) -> bool {
     plan.components.values().any(|c| {
         c.exports.values().any(|e| e.wit.is_some())
-            || c.imports.values().any(|b| match b {
+            || c.imports.iter().any(|(name, b)| match b {
                 Binding::Component(w) => w.wit.is_some(),
+                Binding::Host { .. } => host_interface(name).is_some(),
                 _ => false,
             })
     })
+}
+
+/// The project's WIT packages whose interfaces a component may import from the host (the
+/// runtime implements them), by package name.
+const HOST_PACKAGES: &[(&str, &str)] = &[(
+    "std:secrets",
+    include_str!("../../wit/std-secrets/secrets.wit"),
+)];
+
+/// For an import of one of [`HOST_PACKAGES`] (`std:secrets/store`, with or without
+/// `@version`): the package's WIT and the interface's plain name.
+fn host_interface(import: &str) -> Option<(&'static str, &str)> {
+    let (package, rest) = import.split_once('/')?;
+    let interface = rest.split('@').next()?;
+    HOST_PACKAGES
+        .iter()
+        .find(|(p, _)| *p == package)
+        .map(|(_, wit)| (*wit, interface))
+}
+
+/// Checks that a host-bound import of one of the project's own packages has a shape the host
+/// provides: the import must be part of the package's interface of that name.
+fn check_host_import(
+    name: &str,
+    import: &str,
+    wit: &Wit,
+    item: Item,
+    path: &str,
+) -> Option<Diagnostic> {
+    let (text, interface) = host_interface(import)?;
+    let host = Wit::from_str(import, text).expect("the project's WIT packages parse (tested)");
+    let mismatch = |why: String| {
+        Some(Diagnostic::new(
+            Code::EmitShapeMismatch,
+            path,
+            format!(
+                "`{name}` imports `{import}` from the host, but {why}; rebuild `{name}` against the WIT in the project's `wit/` folder"
+            ),
+        ))
+    };
+    let Ok(host_item) = host.find(interface) else {
+        return mismatch(format!("the host's package has no interface `{interface}`"));
+    };
+    let (imp, exp) = (wit.form(item), host.form(host_item));
+    match check_subset(&imp, &exp) {
+        Ok(()) => None,
+        Err(why) => mismatch(format!(
+            "its shape (identity `{}`) is not part of what the host provides (identity `{}`): {why}",
+            wit.id(item),
+            host.id(host_item)
+        )),
+    }
 }
 
 /// What one component imports and exports, by the names in its binary; with its WIT when
@@ -447,6 +501,13 @@ fn check(
                                 format!("the plan expects `{wanted}` of `{}` to have identity `{want}`, but it has `{have}`", w.component),
                             ));
                         }
+                    }
+                }
+                Some(Binding::Host { .. }) => {
+                    if let (Some(wit), Some(item)) = (&s.wit, item)
+                        && let Some(d) = check_host_import(name, import, wit, *item, &path)
+                    {
+                        diags.push(d);
                     }
                 }
                 Some(_) => {}

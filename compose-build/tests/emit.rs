@@ -274,3 +274,59 @@ fn example_guests_agree_with_their_wit_source() {
         );
     }
 }
+
+/// A component importing `std:secrets` from the host is checked against the project's own
+/// `wit/std-secrets`: built against it, the emit succeeds; built against an altered copy (here
+/// `sign` takes a string), it is a shape mismatch at build time, not a link error at run time.
+#[test]
+fn host_imports_of_the_projects_packages_are_checked_against_its_wit() {
+    let real = std::fs::read_to_string(root().join("wit/std-secrets/secrets.wit")).unwrap();
+    let component = |secrets: &str| {
+        let user = "package example:user@1.0.0;\ninterface job { run: func(); }\nworld w {\n  import std:secrets/store@1.0.0;\n  import std:secrets/operations@1.0.0;\n  export job;\n}\n";
+        compose_wit::testing::component_from_wit(
+            &[("secrets.wit", secrets), ("user.wit", user)],
+            "w",
+        )
+    };
+    let plan = r#"
+[components.user]
+path = "user.wasm"
+exports = ["example:user/job"]
+imports = { "std:secrets/store" = { host = "secrets" }, "std:secrets/operations" = { host = "secrets" } }
+capabilities = { secrets = ["key"] }
+[exports]
+"example:user/job" = "user"
+[secrets]
+key = "env:KEY"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("compose.toml");
+    std::fs::write(&plan_path, plan).unwrap();
+
+    std::fs::write(dir.path().join("user.wasm"), component(&real)).unwrap();
+    if let Err(e) = emit(&plan_path, &EmitOptions::default()) {
+        panic!("{}", e.render());
+    }
+
+    let altered = real.replace(
+        "data: list<u8>) -> result<list<u8>, error>;",
+        "data: string) -> result<list<u8>, error>;",
+    );
+    assert_ne!(altered, real, "the test alters `sign`");
+    std::fs::write(dir.path().join("user.wasm"), component(&altered)).unwrap();
+    let err = emit(&plan_path, &EmitOptions::default()).unwrap_err();
+    let d = err
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::EmitShapeMismatch)
+        .unwrap_or_else(|| panic!("{}", err.render()));
+    assert_eq!(d.path, "components.user.imports.\"std:secrets/operations\"");
+    assert!(
+        d.message
+            .contains("imports `std:secrets/operations@1.0.0` from the host")
+            && d.message.contains("`sign`")
+            && d.message.contains("wit/"),
+        "{}",
+        d.message
+    );
+}
