@@ -401,3 +401,136 @@ fn vault_secrets_come_from_a_real_openbao_server() {
     );
     assert!(!out.contains(SECRET));
 }
+
+/// A SoftHSM2 token in a temporary folder, initialised with a user PIN, holding an EC P-256
+/// private key labelled `greeting-key` (imported with `softhsm2-util`, as an operator would);
+/// returns the environment that selects the token, and the public key.
+fn softhsm(dir: &Path) -> (Vec<(String, String)>, p256::ecdsa::VerifyingKey) {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let util = |args: &[&str]| {
+        let o = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect(
+                "the PKCS#11 test needs SoftHSM2: `apt-get install softhsm2` (.ci/run installs it)",
+            );
+        assert!(
+            o.status.success(),
+            "softhsm2-util {args:?}: {}{}",
+            text(&o).0,
+            text(&o).1
+        );
+    };
+    util(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "compose-test",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]);
+    let signing = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let pem = dir.join("key.pem");
+    std::fs::write(
+        &pem,
+        signing.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
+    util(&[
+        "--import",
+        pem.to_str().unwrap(),
+        "--token",
+        "compose-test",
+        "--label",
+        "greeting-key",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
+    ]);
+    std::fs::remove_file(&pem).unwrap();
+    let env = vec![
+        ("SOFTHSM2_CONF".to_owned(), conf.display().to_string()),
+        ("PKCS11_PIN".to_owned(), "1234".to_owned()),
+    ];
+    (env, *signing.verifying_key())
+}
+
+#[test]
+fn pkcs11_keys_sign_inside_a_real_softhsm2_token() {
+    use p256::ecdsa::signature::Verifier;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (env, key) = softhsm(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cache = dir.path().join("cache");
+    let plan = plan(
+        dir.path(),
+        "pkcs11:token=compose-test;object=greeting-key",
+        "required",
+    );
+
+    let o = run(
+        &plan,
+        &cache,
+        &[],
+        &["sign-ecdsa", "api-key", "hello"],
+        &env,
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let hex = out
+        .trim()
+        .strip_prefix("ok: ")
+        .unwrap_or_else(|| panic!("{out}"));
+    let der: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let signature = p256::ecdsa::Signature::from_der(&der).unwrap();
+    key.verify(b"hello", &signature)
+        .expect("the token's signature verifies");
+    assert!(key.verify(b"other", &signature).is_err());
+
+    // The private key never leaves the token, even with the host's leave to reveal.
+    let o = run(
+        &plan,
+        &cache,
+        &["--reveal", "api-key"],
+        &["reveal", "api-key"],
+        &env,
+    );
+    let out = text(&o).0;
+    assert!(
+        out.starts_with("error: Error::Backend") || out.starts_with("error: Error::Unsupported"),
+        "{out}"
+    );
+    // A wrong PIN is refused by the token.
+    let mut bad = env.clone();
+    bad.retain(|(k, _)| *k != "PKCS11_PIN");
+    bad.push(("PKCS11_PIN", "0000"));
+    let o = run(
+        &plan,
+        &cache,
+        &[],
+        &["sign-ecdsa", "api-key", "hello"],
+        &bad,
+    );
+    let out = text(&o).0;
+    assert!(out.contains("cannot log in"), "{out}");
+}

@@ -6,12 +6,15 @@
 //!
 //! Backends are chosen by the reference's scheme. `env` and `file` are built in; others (and
 //! replacements for those two) are registered with [`crate::HostPolicy::secret_backend`] or
-//! [`crate::Builder::secret_backend`]. [`VaultBackend`] reads OpenBao or Vault KV version 2.
+//! [`crate::Builder::secret_backend`]. [`VaultBackend`] reads OpenBao or Vault KV version 2;
+//! [`Pkcs11Backend`] signs with keys held in a PKCS#11 token (an HSM, or SoftHSM2).
 
 mod backend;
 pub(crate) mod host;
+mod pkcs11;
 mod vault;
 
 pub(crate) use backend::SecretBackends;
 pub use backend::{Algorithm, EnvBackend, FileBackend, Secret, SecretBackend, SecretError};
+pub use pkcs11::{Pkcs11Backend, SOFTHSM2_MODULE};
 pub use vault::VaultBackend;

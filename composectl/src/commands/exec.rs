@@ -26,7 +26,8 @@ pub struct Input {
     /// A secret token guests may read in clear with `token.reveal` (repeatable). Without it
     /// they can only sign with a token or attach it to allowed outgoing HTTP. `vault:` secrets
     /// are read from OpenBao/Vault at `BAO_ADDR` (or `VAULT_ADDR`) with `BAO_TOKEN` (or
-    /// `VAULT_TOKEN`).
+    /// `VAULT_TOKEN`); `pkcs11:` keys are used in the PKCS#11 module `PKCS11_MODULE` (default:
+    /// SoftHSM2's) when `PKCS11_PIN` is set.
     #[arg(long = "reveal", value_name = "TOKEN")]
     reveal: Vec<String>,
     /// The blob store for emitted components and compiled code.
@@ -174,6 +175,11 @@ impl Input {
         }
         if let Ok(vault) = compose_runtime::secrets::VaultBackend::from_env() {
             host = host.secret_backend("vault", vault);
+        }
+        if std::env::var_os("PKCS11_PIN").is_some() {
+            let hsm = compose_runtime::secrets::Pkcs11Backend::from_env()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            host = host.secret_backend("pkcs11", hsm);
         }
         let store = cache_dir
             .map(BlobStore::new)

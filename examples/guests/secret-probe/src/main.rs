@@ -4,6 +4,8 @@
 //!
 //! - `open TOKEN`: open the token
 //! - `sign TOKEN DATA`: HMAC-SHA256 of `DATA` with the secret, in hex
+//! - `sign-ecdsa TOKEN DATA`: an ECDSA P-256 signature of `DATA` (DER, in hex), for keys held
+//!   in a PKCS#11 token
 //! - `sign-ed25519 TOKEN DATA`: an algorithm the built-in backends do not offer
 //! - `reveal TOKEN`: the secret's value in clear (only where the host allows it)
 //! - `header TOKEN AUTHORITY`: attach the secret to outgoing HTTP to `AUTHORITY`
@@ -24,6 +26,7 @@ fn main() -> ExitCode {
     let result = Token::open(&arg(1)).and_then(|token| match arg(0).as_str() {
         "open" => Ok(format!("opened {}", token.name())),
         "sign" => operations::sign(&token, Algorithm::HmacSha256, arg(2).as_bytes()).map(|mac| hex(&mac)),
+        "sign-ecdsa" => operations::sign(&token, Algorithm::EcdsaP256Sha256, arg(2).as_bytes()).map(|s| hex(&s)),
         "sign-ed25519" => operations::sign(&token, Algorithm::Ed25519, arg(2).as_bytes()).map(|s| hex(&s)),
         "reveal" => token
             .reveal()
