@@ -219,10 +219,12 @@ impl Runtime {
                 format!("cannot link WASI: {e:#}"),
             )
         })?;
-        crate::secrets::host::add_to_linker(&mut linker, |h: &mut HostState| SecretsView {
-            ctx: &mut h.secrets,
-            table: &mut h.table,
-        })?;
+        if crate::secrets::host::linked(plan) {
+            crate::secrets::host::add_to_linker(&mut linker, |h: &mut HostState| SecretsView {
+                ctx: &mut h.secrets,
+                table: &mut h.table,
+            })?;
+        }
         let denied = self.check_imports(plan, component, allowed, false)?;
         if denied {
             // Imports the plan denies trap when called; WASI is already defined, so only they remain.

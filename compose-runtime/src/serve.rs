@@ -139,10 +139,15 @@ impl WasiHttpHooks for Allowlist {
     > {
         drop(fut);
         let uri = request.uri();
+        // `user@host` would pass a check on the host while the connection goes elsewhere.
+        let userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
         let authority = match (uri.host(), uri.port_u16()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) if uri.scheme_str() == Some("http") => format!("{h}:80"),
-            (Some(h), None) => format!("{h}:443"),
+            _ if userinfo => String::new(),
+            (Some(h), Some(p)) => format!("{}:{p}", h.to_ascii_lowercase()),
+            (Some(h), None) if uri.scheme_str() == Some("http") => {
+                format!("{}:80", h.to_ascii_lowercase())
+            }
+            (Some(h), None) => format!("{}:443", h.to_ascii_lowercase()),
             _ => String::new(),
         };
         if !self.allowed.contains(&authority) {
@@ -152,16 +157,35 @@ impl WasiHttpHooks for Allowlist {
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        let https = uri.scheme_str() == Some("https");
+        let local = uri.host().is_some_and(crate::secrets::host::is_loopback);
         let mut request = request;
-        for h in self
+        let secret_headers: Vec<_> = self
             .secrets
             .headers
             .iter()
             .filter(|h| h.authority == authority)
-        {
-            request
-                .headers_mut()
-                .insert(h.name.clone(), h.value.clone());
+            .collect();
+        if !secret_headers.is_empty() {
+            // A secret goes out encrypted, or not off this machine; and never in a TRACE, whose
+            // answer repeats the request's headers back to the guest.
+            if !(https || local) || request.method() == http::Method::TRACE {
+                eprintln!(
+                    "request {}: outgoing HTTP to `{authority}` denied: it would carry a secret {}",
+                    self.request,
+                    if request.method() == http::Method::TRACE {
+                        "in a TRACE request"
+                    } else {
+                        "over plain http to another machine"
+                    }
+                );
+                return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+            }
+            for h in secret_headers {
+                request
+                    .headers_mut()
+                    .insert(h.name.clone(), h.value.clone());
+            }
         }
         Box::new(async move {
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
@@ -243,7 +267,8 @@ fn serve_until(
     let runtime = crate::Runtime::from_engine(engine)?;
     let (component, _) = runtime.compile(component)?;
     let denied = runtime.check_imports(plan, &component, &allowed, true)?;
-    let pre = prepare(runtime.engine(), &component, denied)?;
+    let secrets = crate::secrets::host::linked(plan);
+    let pre = prepare(runtime.engine(), &component, denied, secrets)?;
     let service = Arc::new(Service {
         pre,
         secrets: SecretGrants::new(plan, &allowed, host),
@@ -270,6 +295,7 @@ fn prepare(
     engine: &Engine,
     component: &Component,
     denied: bool,
+    secrets: bool,
 ) -> Result<ProxyPre<ServeHost>, ExecError> {
     let fail = |what: &str, e: wasmtime::Error| {
         ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e:#}"))
@@ -278,10 +304,12 @@ fn prepare(
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| fail("cannot link WASI", e))?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(|e| fail("cannot link WASI HTTP", e))?;
-    crate::secrets::host::add_to_linker(&mut linker, |h: &mut ServeHost| SecretsView {
-        ctx: &mut h.hooks.secrets,
-        table: &mut h.table,
-    })?;
+    if secrets {
+        crate::secrets::host::add_to_linker(&mut linker, |h: &mut ServeHost| SecretsView {
+            ctx: &mut h.hooks.secrets,
+            table: &mut h.table,
+        })?;
+    }
     if denied {
         linker
             .define_unknown_imports_as_traps(component)

@@ -534,3 +534,20 @@ fn pkcs11_keys_sign_inside_a_real_softhsm2_token() {
     let out = text(&o).0;
     assert!(out.contains("cannot log in"), "{out}");
 }
+
+/// A plan that denies `std:secrets` gets traps, not the host's implementation.
+#[test]
+fn denied_secret_imports_trap_when_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let p = plan(dir.path(), "env:COMPOSE_TEST_KEY", "required");
+    let text_of = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace(r#"{ host = "secrets" }"#, "{ deny = true }");
+    std::fs::write(&p, text_of).unwrap();
+    let o = run(&p, &cache, &[], &["open", "api-key"], &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("error[E0502]"), "{err}");
+}

@@ -25,8 +25,41 @@ mod bindings {
 
 use bindings::std::secrets::{operations, store};
 
-/// The most secret headers one store may add to its outgoing requests.
+/// The most secret headers one instance may attach to its outgoing requests.
 const MAX_HEADERS: usize = 64;
+
+/// The most tokens one instance may hold open at once (the resource table is host memory, which
+/// the plan's memory limit does not cover).
+const MAX_OPEN_TOKENS: usize = 1024;
+
+/// Headers a secret may not be sent as: those that route or frame the request (a server may echo
+/// `host` back, e.g. in a redirect), and hop-by-hop ones.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "proxy-connection",
+    "expect",
+];
+
+/// Whether `name` may carry a secret.
+fn allowed_header(name: &http::HeaderName) -> bool {
+    !FORBIDDEN_HEADERS.contains(&name.as_str())
+}
+
+/// Whether `host` (as in a URI: a name, an IPv4 address or a bracketed IPv6 one) is this machine.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// A token a guest opened: only its name; the value stays with the backend.
 pub struct TokenHandle {
@@ -85,6 +118,8 @@ pub(crate) struct SecretsCtx {
     http: Option<Arc<Vec<String>>>,
     /// Headers `add-http-header` asked for, added by the outgoing-request hook.
     pub(crate) headers: Vec<AddedHeader>,
+    /// Tokens open now.
+    open: usize,
 }
 
 impl SecretsCtx {
@@ -95,6 +130,7 @@ impl SecretsCtx {
             grants,
             http,
             headers: Vec::new(),
+            open: 0,
         }
     }
 
@@ -122,6 +158,23 @@ struct HasSecrets;
 
 impl HasData for HasSecrets {
     type Data<'a> = SecretsView<'a>;
+}
+
+/// Whether the plan binds any `std:secrets` import to the host's `secrets`: only then is the
+/// package linked (an import the plan denies stays a trap).
+pub(crate) fn linked(plan: &Plan) -> bool {
+    plan.components.values().any(|c| {
+        c.imports.iter().any(|(name, b)| {
+            name.starts_with("std:secrets/")
+                && matches!(
+                    b,
+                    compose_model::plan::Binding::Host {
+                        capability: compose_model::plan::Capability::Secrets,
+                        ..
+                    }
+                )
+        })
+    })
 }
 
 /// Defines `std:secrets/store` and `std:secrets/operations` in `linker`.
@@ -156,6 +209,12 @@ impl store::HostToken for SecretsView<'_> {
         if let Err(e) = self.ctx.granted(&name) {
             return Ok(Err(e));
         }
+        if self.ctx.open >= MAX_OPEN_TOKENS {
+            return Ok(Err(store::Error::Denied(format!(
+                "an instance may hold at most {MAX_OPEN_TOKENS} tokens open; drop some first"
+            ))));
+        }
+        self.ctx.open += 1;
         Ok(Ok(self.table.push(TokenHandle { name })?))
     }
 
@@ -185,6 +244,7 @@ impl store::HostToken for SecretsView<'_> {
 
     fn drop(&mut self, token: Resource<TokenHandle>) -> wasmtime::Result<()> {
         self.table.delete(token)?;
+        self.ctx.open = self.ctx.open.saturating_sub(1);
         Ok(())
     }
 }
@@ -237,6 +297,7 @@ impl SecretsView<'_> {
                 "this host makes no outgoing HTTP requests (`exec run`); `add-http-header` works under `exec serve`".into(),
             ));
         };
+        let authority = authority.to_ascii_lowercase();
         if !allowed.contains(&authority) {
             return Err(store::Error::Denied(format!(
                 "`{authority}` is not on the plan's `http` allowlist, so no secret is sent to it"
@@ -244,17 +305,24 @@ impl SecretsView<'_> {
         }
         if self.ctx.headers.len() >= MAX_HEADERS {
             return Err(store::Error::Denied(format!(
-                "a request may add at most {MAX_HEADERS} secret headers"
+                "an instance may attach at most {MAX_HEADERS} secret headers"
             )));
         }
         let header_name = http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
             store::Error::Unsupported(format!("`{header}` is not a valid HTTP header name"))
         })?;
+        if !allowed_header(&header_name) {
+            return Err(store::Error::Denied(format!(
+                "a secret may not be sent as the `{header_name}` header, which routes or frames the request"
+            )));
+        }
         let secret = g
             .backend
             .read(&g.reference)
             .map_err(|e| from_backend(name, e))?;
-        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        let len = scheme.map_or(0, |s| s.len() + 1) + secret.expose().len();
+        // Sized once: a growing buffer would leave copies behind in the memory it gave up.
+        let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(len));
         if let Some(s) = scheme {
             bytes.extend_from_slice(s.as_bytes());
             bytes.push(b' ');
@@ -272,5 +340,44 @@ impl SecretsView<'_> {
             value,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{allowed_header, is_loopback};
+
+    #[test]
+    fn secrets_are_not_sent_as_routing_or_framing_headers() {
+        for name in [
+            "host",
+            "Host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+        ] {
+            let n = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert!(!allowed_header(&n), "{name}");
+        }
+        for name in ["authorization", "x-api-key", "proxy-authorization"] {
+            let n = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert!(allowed_header(&n), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for host in ["127.0.0.1", "127.9.9.9", "[::1]", "localhost", "LocalHost"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "10.0.0.1",
+            "example.com",
+            "[::2]",
+            "localhost.example.com",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 }

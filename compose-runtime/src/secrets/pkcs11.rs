@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cryptoki::context::{CInitializeArgs, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
@@ -85,11 +86,17 @@ impl Pkcs11Backend {
             SecretError::NotFound(format!("no PKCS#11 token is labelled `{token}`"))
         })?;
         let session = self.context.open_ro_session(slot).map_err(backend)?;
-        session
-            .login_with_raw(UserType::User, &RawAuthPin::new(self.pin.expose().to_vec()))
-            .map_err(|e| {
-                SecretError::Backend(format!("cannot log in to the PKCS#11 token `{token}`: {e}"))
-            })?;
+        // Login state is the application's, not the session's: a concurrent use may have
+        // logged in already.
+        let pin = RawAuthPin::new(self.pin.expose().to_vec());
+        match session.login_with_raw(UserType::User, &pin) {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => {
+                return Err(SecretError::Backend(format!(
+                    "cannot log in to the PKCS#11 token `{token}`: {e}"
+                )));
+            }
+        }
         Ok((session, object.to_owned()))
     }
 
@@ -147,16 +154,17 @@ impl SecretBackend for Pkcs11Backend {
                 ],
             )
             .map_err(|e| SecretError::Backend(format!("PKCS#11: {e}")))?;
-        let mut value = None;
-        let mut exportable = true;
+        // Readable only when the token says so explicitly: not sensitive, and extractable.
+        let (mut value, mut sensitive, mut extractable) = (None, true, false);
         for a in attrs {
             match a {
-                Attribute::Sensitive(true) | Attribute::Extractable(false) => exportable = false,
+                Attribute::Sensitive(s) => sensitive = s,
+                Attribute::Extractable(e) => extractable = e,
                 Attribute::Value(v) => value = Some(Secret::new(v)),
                 _ => {}
             }
         }
-        match value.filter(|_| exportable) {
+        match value.filter(|_| extractable && !sensitive) {
             Some(v) => Ok(v),
             None => Err(SecretError::Unsupported(format!(
                 "the key `{label}` may not leave its PKCS#11 token; sign with it instead"
