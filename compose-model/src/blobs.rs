@@ -63,7 +63,8 @@ impl BlobStore {
         {
             return Ok(());
         }
-        write_renamed(&path, bytes, false)
+        std::fs::create_dir_all(folder_of(&path))?;
+        write_rebuildable(&path, bytes)
     }
 
     /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
@@ -85,7 +86,8 @@ impl BlobStore {
         if std::fs::read(&path).is_ok_and(|stored| stored == text.as_bytes()) {
             return Ok(()); // already points there
         }
-        write_renamed(&path, text.as_bytes(), false)
+        std::fs::create_dir_all(folder_of(&path))?;
+        write_rebuildable(&path, text.as_bytes())
     }
 
     /// The intact blob `key` of `kind` points at.
@@ -101,29 +103,115 @@ fn hex(d: &Digest) -> String {
     d.to_string().trim_start_matches("sha256:").to_owned()
 }
 
-/// Writes a file atomically (never leaves a partial file): a temporary file in the same folder, renamed into place.
+/// Writes a file atomically (never leaves a partial file) and flushed to disk: a temporary
+/// file in the same folder, renamed into place. Creates the folder if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_renamed(path, bytes, true)
+    std::fs::create_dir_all(folder_of(path))?;
+    let tmp = write_temporary(path, bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
-/// Writes to a temporary file in the same folder and renames it into place, so readers see the
-/// old file or the whole new one; `sync` also flushes it to disk first.
-fn write_renamed(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    if sync {
-        tmp.as_file().sync_all()?;
+/// Writes a file that can be made again from its inputs (a build output, a cache entry):
+/// atomically, so readers see the old file or the whole new one, but without waiting for the
+/// disk, as compilers do. After a power loss it may be empty or missing, and is rebuilt.
+/// The folder must exist.
+///
+/// Replacing an existing file does not rename over it: on Linux it swaps the two names
+/// (`renameat2` with `RENAME_EXCHANGE`) and deletes the old file. ext4 (with its default
+/// `auto_da_alloc`) writes a file's data out when it replaces another by rename, to make up for
+/// programs that forget `fsync`; this output does not need that, and it costs more than the
+/// rest of writing it (0.1–0.2 ms for 100 KiB). Swapping is as atomic for readers as renaming.
+pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = write_temporary(path, bytes)?;
+    #[cfg(target_os = "linux")]
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        if renameat_with(CWD, tmp.path(), CWD, path, RenameFlags::EXCHANGE).is_ok() {
+            // `tmp`'s name now holds the old file: dropping `tmp` deletes it.
+            return Ok(());
+        }
+        // Not supported by this file system: rename, below.
     }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
+/// The folder `path` is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// A temporary file beside `path`, holding `bytes`.
+fn write_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut tmp = tempfile::NamedTempFile::new_in(folder_of(path))?;
+    tmp.write_all(bytes)?;
+    Ok(tmp)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::BlobStore;
+    use super::{BlobStore, write_rebuildable};
+
+    /// The names in a folder.
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn rebuildable_writes_replace_files_and_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.wasm");
+        write_rebuildable(&out, b"first").unwrap(); // a new file
+        assert_eq!(std::fs::read(&out).unwrap(), b"first");
+        // A reader holding the old file keeps the old bytes; the name gets the new ones, and
+        // the old file (swapped under the temporary name) is gone.
+        let held = std::fs::File::open(&out).unwrap();
+        write_rebuildable(&out, b"second, longer").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"second, longer");
+        assert_eq!(
+            std::io::read_to_string(held).unwrap(),
+            "first",
+            "the old file was changed in place"
+        );
+        write_rebuildable(&out, b"3").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"3");
+        assert_eq!(names(dir.path()), ["out.wasm"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rebuildable_writes_replace_a_symlink_not_its_target_and_refuse_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.wasm");
+        std::fs::write(&target, b"target").unwrap();
+        let link = dir.path().join("link.wasm");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_rebuildable(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+        assert_eq!(std::fs::read(&link).unwrap(), b"new");
+        assert_eq!(std::fs::read(&target).unwrap(), b"target");
+        // A folder in the way is an error (as renaming over it is), and is left where it is.
+        let folder = dir.path().join("folder.wasm");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("inside"), b"kept").unwrap();
+        assert!(write_rebuildable(&folder, b"new").is_err());
+        assert_eq!(std::fs::read(folder.join("inside")).unwrap(), b"kept");
+        assert_eq!(
+            names(dir.path()),
+            ["folder.wasm", "link.wasm", "target.wasm"]
+        );
+    }
 
     #[test]
     fn corrupt_blobs_are_never_returned() {

@@ -47,17 +47,19 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
             .context("failed to write standard output")?;
         return stdout.flush().context("failed to write standard output");
     };
-    write_file(path, bytes, true)
+    write_synced(path, bytes)
 }
 
 /// Writes a build output that the same command can make again from its inputs (a composed
 /// component): atomically, so a reader never sees part of it, but without waiting for the
 /// disk, as compilers and `wac`/`wasm-tools` do; after a power loss it is rebuilt.
 pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_file(path, bytes, false)
+    compose_model::blobs::write_rebuildable(path, bytes)
+        .with_context(|| format!("failed to write `{}`", path.display()))
 }
 
-fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it into place.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -65,13 +67,7 @@ fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     tmp.write_all(bytes)
-        .and_then(|()| {
-            if sync {
-                tmp.as_file().sync_all()
-            } else {
-                Ok(())
-            }
-        })
+        .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("failed to write `{}`", path.display()))?;

@@ -11,11 +11,8 @@ use serde_json::json;
 use crate::peers::{self, WAC, WASM_TOOLS, WASMTIME};
 use crate::util::{self, cargo, ms, root, target_dir};
 
-const RUNS: usize = 15;
-
-fn time(what: &str, make: &dyn Fn() -> Command) -> Result<Duration> {
-    util::time(what, RUNS, make)
-}
+/// Rounds per group of commands (see [`util::time_rounds`]).
+const RUNS: usize = 21;
 
 pub fn run() -> Result<()> {
     let wasm_tools = peers::ensure(&WASM_TOOLS)?;
@@ -73,11 +70,9 @@ pub fn run() -> Result<()> {
             cmd
         }
     };
-    let emit_cold = time("composectl emit build --no-cache", &emit(true))?;
-    let emit_hit = time("composectl emit build (cache hit)", &emit(false))?;
     let (app, greeter) = (guests.join("app.wasm"), guests.join("greeter.wasm"));
     let wac_out = dir.join("wac.wasm");
-    let wac_plug = time("wac plug", &|| {
+    let wac_plug = || {
         let mut c = Command::new(&wac);
         c.arg("plug")
             .arg(&app)
@@ -86,9 +81,9 @@ pub fn run() -> Result<()> {
             .arg("-o")
             .arg(&wac_out);
         c
-    })?;
+    };
     let wt_out = dir.join("wasm-tools.wasm");
-    let wt_compose = time("wasm-tools compose", &|| {
+    let wt_compose = || {
         let mut c = Command::new(&wasm_tools);
         c.arg("compose")
             .arg(&app)
@@ -97,7 +92,19 @@ pub fn run() -> Result<()> {
             .arg("-o")
             .arg(&wt_out);
         c
-    })?;
+    };
+    // The first round's cold emit fills the cache that the hits then use.
+    let [emit_cold, emit_hit, wac_plug, wt_compose] = util::time_rounds(
+        RUNS,
+        &[
+            ("composectl emit build --no-cache", &emit(true)),
+            ("composectl emit build (cache hit)", &emit(false)),
+            ("wac plug", &wac_plug),
+            ("wasm-tools compose", &wt_compose),
+        ],
+    )?[..] else {
+        unreachable!("four commands timed")
+    };
 
     // The composed output is a plain component: wasm-tools validates it, wasmtime runs it.
     let mut validate = Command::new(&wasm_tools);
@@ -145,21 +152,31 @@ pub fn run() -> Result<()> {
             cmd
         }
     };
-    let run_cold = time("composectl exec run --no-cache", &exec(true))?;
-    let run_warm = time("composectl exec run (warm cache)", &exec(false))?;
-    let wt_cold = time("wasmtime run (no cache)", &|| {
+    let wt_cold = || {
         let mut c = Command::new(&wasmtime);
         c.args(["run", "-C", "cache=n"]).arg(&ours).arg("World");
         c
-    })?;
-    let wt_warm = time("wasmtime run (warm cache)", &|| {
+    };
+    let wt_warm = || {
         let mut c = Command::new(&wasmtime);
         c.args(["run", "-C", "cache=y", "-C"])
             .arg(format!("cache-config={}", wasmtime_cache.display()))
             .arg(&ours)
             .arg("World");
         c
-    })?;
+    };
+    // Warm runs find what the first round's (warm-up) runs cached.
+    let [run_cold, run_warm, wt_cold, wt_warm] = util::time_rounds(
+        RUNS,
+        &[
+            ("composectl exec run --no-cache", &exec(true)),
+            ("composectl exec run (warm cache)", &exec(false)),
+            ("wasmtime run (no cache)", &wt_cold),
+            ("wasmtime run (warm cache)", &wt_warm),
+        ],
+    )?[..] else {
+        unreachable!("four commands timed")
+    };
 
     let mut bench = cargo();
     bench.args([
@@ -176,7 +193,7 @@ pub fn run() -> Result<()> {
 
     let doc = json!({
         "benchmark": "emit-exec",
-        "what": "whole-command wall time, median of 15 runs after a warm-up; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1",
+        "what": "whole-command wall time, median of 21 rounds after a warm-up round, the commands of a group taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1",
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose) },
         "exec_ms": { "composectl_cold": ms(run_cold), "composectl_warm": ms(run_warm), "wasmtime_cold": ms(wt_cold), "wasmtime_warm": ms(wt_warm) },

@@ -43,24 +43,42 @@ pub fn run(mut cmd: Command) -> Result<()> {
 
 /// Median wall time of `runs` runs of a command (after one warm-up run), checking its exit.
 pub fn time(what: &str, runs: usize, make: &dyn Fn() -> Command) -> Result<Duration> {
-    let mut times = Vec::new();
-    for i in 0..=runs {
-        let mut cmd = make();
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        let start = Instant::now();
-        let out = cmd
-            .output()
-            .with_context(|| format!("failed to run {what}"))?;
-        let t = start.elapsed();
-        if !out.status.success() {
-            bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        if i > 0 {
-            times.push(t);
+    Ok(time_rounds(runs, &[(what, make)])?[0])
+}
+
+/// Times commands against each other: one warm-up run of each, then `runs` rounds in which
+/// each command runs once, in turn, so that a machine that slows down or speeds up during the
+/// benchmark affects them all alike. Returns each command's median wall time, in the order
+/// given. Output goes nowhere; a failing run stops the benchmark with its standard error.
+pub fn time_rounds(
+    runs: usize,
+    commands: &[(&str, &dyn Fn() -> Command)],
+) -> Result<Vec<Duration>> {
+    let mut times = vec![Vec::with_capacity(runs); commands.len()];
+    for round in 0..=runs {
+        for ((what, make), times) in commands.iter().zip(&mut times) {
+            let mut cmd = make();
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            let start = Instant::now();
+            let out = cmd
+                .output()
+                .with_context(|| format!("failed to run {what}"))?;
+            let t = start.elapsed();
+            if !out.status.success() {
+                bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            if round > 0 {
+                times.push(t);
+            }
         }
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    Ok(times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect())
 }
 
 /// Milliseconds, for reports.

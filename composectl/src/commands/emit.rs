@@ -79,8 +79,10 @@ impl EmitCommand {
             }
         };
         io::write_rebuildable(&output, &emitted.bytes)?;
-        eprintln!(
-            "{} {} ({} bytes, {}) in {:.0?}{}",
+        // One write: standard error is unbuffered, and a formatted line would otherwise be
+        // written piece by piece.
+        let line = format!(
+            "{} {} ({} bytes, {}) in {:.0?}{}\n",
             if emitted.cached { "reused" } else { "composed" },
             output.display(),
             emitted.bytes.len(),
@@ -92,6 +94,7 @@ impl EmitCommand {
                 ""
             },
         );
+        eprint!("{line}");
         Ok(ExitCode::SUCCESS)
     }
 }
