@@ -1,6 +1,8 @@
 //! Emit and exec against their peers in one run: `composectl emit build` vs `wac plug` and
 //! `wasm-tools compose`, `composectl exec run` vs `wasmtime run` (cold and warm), plus the
-//! instantiation benchmark. Whole-command times, median of several runs.
+//! instantiation benchmark. Whole-command times, median of several interleaved rounds; and
+//! `compose_build::emit` in-process (`compose-build/benches/emit.rs`), as a build script or
+//! `compose!` calls it, with no process to start.
 
 use std::process::Command;
 use std::time::Duration;
@@ -187,6 +189,11 @@ pub fn run() -> Result<()> {
         "instantiate",
     ]);
     util::run(bench)?;
+    let mut bench = cargo();
+    bench.args(["bench", "--package", "compose-build", "--bench", "emit"]);
+    util::run(bench)?;
+    let (lib_cold_ns, ..) = crate::bench::estimate("emit", "cold")?;
+    let (lib_hit_ns, ..) = crate::bench::estimate("emit", "cache-hit")?;
     let (default_ns, ..) = crate::bench::estimate("instantiate", "default")?;
     let (defaults_ns, ..) = crate::bench::estimate("instantiate", "pooling-wasmtime-defaults")?;
     let (pooling_ns, ..) = crate::bench::estimate("instantiate", "pooling")?;
@@ -195,12 +202,14 @@ pub fn run() -> Result<()> {
         "benchmark": "emit-exec",
         "what": "whole-command wall time, median of 21 rounds after a warm-up round, the commands of a group taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1",
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
-        "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose) },
+        "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose), "in_process_cold": lib_cold_ns / 1e6, "in_process_cache_hit": lib_hit_ns / 1e6 },
         "exec_ms": { "composectl_cold": ms(run_cold), "composectl_warm": ms(run_warm), "wasmtime_cold": ms(wt_cold), "wasmtime_warm": ms(wt_warm) },
         "instantiate_us": { "default": default_ns / 1e3, "pooling_wasmtime_defaults": defaults_ns / 1e3, "pooling": pooling_ns / 1e3 },
         "ratios": {
             "emit_cold_vs_wac": ms(emit_cold) / ms(wac_plug),
             "emit_hit_vs_wac": ms(emit_hit) / ms(wac_plug),
+            "emit_in_process_cold_vs_wac": lib_cold_ns / 1e6 / ms(wac_plug),
+            "emit_in_process_hit_vs_wac": lib_hit_ns / 1e6 / ms(wac_plug),
             "emit_cold_vs_wasm_tools": ms(emit_cold) / ms(wt_compose),
             "exec_cold_vs_wasmtime": ms(run_cold) / ms(wt_cold),
             "exec_warm_vs_wasmtime": ms(run_warm) / ms(wt_warm),
@@ -214,7 +223,9 @@ pub fn run() -> Result<()> {
          | `wac plug` | {:.1} ms | 1.00× | |\n\
          | `wasm-tools compose` | {:.1} ms | {:.2}× | |\n\
          | `composectl emit build`, cold | {:.1} ms | **{:.2}×** | ≤ 1.0× |\n\
-         | `composectl emit build`, cache hit | {:.1} ms | **{:.2}×** | ≤ 0.3× |\n\n\
+         | `composectl emit build`, cache hit | {:.1} ms | **{:.2}×** | ≤ 0.3× |\n\
+         | `compose_build::emit` in-process, repeated (as `build.rs`, `compose!`), cold | {:.2} ms | {:.2}× | |\n\
+         | `compose_build::emit` in-process, repeated (as `build.rs`, `compose!`), cache hit | {:.2} ms | {:.2}× | |\n\n\
          | exec (prints `Hello, World!`) | composectl | `wasmtime run` | ratio | goal |\n|---|---|---|---|---|\n\
          | cold (no caches) | {:.1} ms | {:.1} ms | {:.2}× | |\n\
          | warm (both caches) | {:.1} ms | {:.1} ms | **{:.2}×** | ≤ 1.0× |\n\n\
@@ -229,6 +240,10 @@ pub fn run() -> Result<()> {
         r(emit_cold, wac_plug),
         ms(emit_hit),
         r(emit_hit, wac_plug),
+        lib_cold_ns / 1e6,
+        lib_cold_ns / 1e6 / ms(wac_plug),
+        lib_hit_ns / 1e6,
+        lib_hit_ns / 1e6 / ms(wac_plug),
         ms(run_cold),
         ms(wt_cold),
         r(run_cold, wt_cold),

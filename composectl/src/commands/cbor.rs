@@ -11,6 +11,7 @@ use crate::io;
 
 /// Check, canonicalize and show CBOR under the canonical profile (RFC 8949 §4.2.1).
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum CborCommand {
     /// Exit 0 if FILE is canonical; exit 1 with the violated rule and byte offset if not.
     Check {

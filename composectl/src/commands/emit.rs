@@ -12,6 +12,7 @@ use crate::io;
 
 /// Build composed components from plans.
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum EmitCommand {
     /// Resolve, check and compose the plan's components into one component.
     ///

@@ -11,6 +11,7 @@ use crate::io;
 
 /// Validate, encode, show and digest composition plans (TOML or canonical CBOR).
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum PlanCommand {
     /// Check a plan; exit 1 and list every error if it is invalid.
     Validate {

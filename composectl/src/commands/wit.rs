@@ -12,6 +12,7 @@ use crate::io;
 
 /// Canonical structural ids of WIT (`canon:wit`).
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum WitCommand {
     /// Print the id, `sha256:<hex>`, of the package or of one interface or world.
     Id(WitInput),
