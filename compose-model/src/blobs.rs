@@ -64,7 +64,7 @@ impl BlobStore {
             return Ok(());
         }
         std::fs::create_dir_all(folder_of(&path))?;
-        write_rebuildable(&path, bytes)
+        replace(write_temporary(&path, bytes, Access::Private)?, &path)
     }
 
     /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
@@ -87,7 +87,10 @@ impl BlobStore {
             return Ok(()); // already points there
         }
         std::fs::create_dir_all(folder_of(&path))?;
-        write_rebuildable(&path, text.as_bytes())
+        replace(
+            write_temporary(&path, text.as_bytes(), Access::Private)?,
+            &path,
+        )
     }
 
     /// The intact blob `key` of `kind` points at.
@@ -104,19 +107,22 @@ fn hex(d: &Digest) -> String {
 }
 
 /// Writes a file atomically (never leaves a partial file) and flushed to disk: a temporary
-/// file in the same folder, renamed into place. Creates the folder if needed.
+/// file in the same folder, renamed into place. Creates the folder if needed. The file gets the
+/// permissions a new file gets (read and write for all, less the umask), as compilers' outputs
+/// do.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(folder_of(path))?;
-    let tmp = write_temporary(path, bytes)?;
+    let tmp = write_temporary(path, bytes, Access::Shared)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
-/// Writes a file that can be made again from its inputs (a build output, a cache entry):
-/// atomically, so readers see the old file or the whole new one, but without waiting for the
-/// disk, as compilers do. After a power loss it may be empty or missing, and is rebuilt.
-/// The folder must exist.
+/// Writes a file that can be made again from its inputs (a build output): atomically, so
+/// readers see the old file or the whole new one, but without waiting for the disk, as
+/// compilers do; after a power loss it may be empty or missing, and is rebuilt. The folder must
+/// exist. The file gets the permissions a new file gets (read and write for all, less the
+/// umask).
 ///
 /// Replacing an existing file does not rename over it: on Linux it swaps the two names
 /// (`renameat2` with `RENAME_EXCHANGE`) and deletes the old file. ext4 (with its default
@@ -124,7 +130,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// programs that forget `fsync`; this output does not need that, and it costs more than the
 /// rest of writing it (0.1–0.2 ms for 100 KiB). Swapping is as atomic for readers as renaming.
 pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = write_temporary(path, bytes)?;
+    replace(write_temporary(path, bytes, Access::Shared)?, path)
+}
+
+/// Who may read a written file.
+#[derive(Clone, Copy)]
+enum Access {
+    /// As any new file: read and write for all, less the umask.
+    Shared,
+    /// The owner only (the blob store's entries).
+    Private,
+}
+
+/// Moves the finished temporary file `tmp` to `path`; see [`write_rebuildable`].
+fn replace(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
@@ -147,9 +166,21 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 /// A temporary file beside `path`, holding `bytes`.
-fn write_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+fn write_temporary(
+    path: &Path,
+    bytes: &[u8],
+    access: Access,
+) -> std::io::Result<tempfile::NamedTempFile> {
     use std::io::Write;
-    let mut tmp = tempfile::NamedTempFile::new_in(folder_of(path))?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    if let Access::Shared = access {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    #[cfg(not(unix))]
+    let _ = access;
+    let mut tmp = builder.tempfile_in(folder_of(path))?;
     tmp.write_all(bytes)?;
     Ok(tmp)
 }
@@ -187,6 +218,30 @@ mod tests {
         write_rebuildable(&out, b"3").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"3");
         assert_eq!(names(dir.path()), ["out.wasm"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_ordinary_permissions_and_store_entries_private_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        // What a plain new file gets under this process's umask.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        for write in [super::write_rebuildable, super::write_atomic] {
+            let out = dir.path().join("out.wasm");
+            write(&out, b"new").unwrap();
+            assert_eq!(mode(&out), mode(&plain));
+            write(&out, b"replaced").unwrap();
+            assert_eq!(mode(&out), mode(&plain));
+        }
+        let store = BlobStore::new(dir.path().join("store"));
+        let d = store.put(b"blob").unwrap();
+        assert_eq!(mode(&store.blob_path(&d)), 0o600);
+        let key = crate::Digest::of(b"key");
+        store.set_key("emit", &key, &d).unwrap();
+        assert_eq!(mode(&store.key_path("emit", &key)), 0o600);
     }
 
     #[cfg(unix)]

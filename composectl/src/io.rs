@@ -37,8 +37,8 @@ pub fn println(text: impl std::fmt::Display) -> Result<()> {
     print(&format!("{text}\n"))
 }
 
-/// Writes `bytes` to `out`, atomically (a temporary file renamed into place) and flushed to
-/// disk, or to stdout.
+/// Writes `bytes` to `out`, atomically (a temporary file renamed into place, its folder created
+/// if needed) and flushed to disk, or to stdout.
 pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     let Some(path) = out else {
         let mut stdout = std::io::stdout().lock();
@@ -47,7 +47,8 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
             .context("failed to write standard output")?;
         return stdout.flush().context("failed to write standard output");
     };
-    write_synced(path, bytes)
+    compose_model::blobs::write_atomic(path, bytes)
+        .with_context(|| format!("failed to write `{}`", path.display()))
 }
 
 /// Writes a build output that the same command can make again from its inputs (a composed
@@ -56,20 +57,4 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
 pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> Result<()> {
     compose_model::blobs::write_rebuildable(path, bytes)
         .with_context(|| format!("failed to write `{}`", path.display()))
-}
-
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk and renames it into place.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    Ok(())
 }
