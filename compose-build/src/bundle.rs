@@ -37,8 +37,8 @@ pub struct Bundle {
     pub plan_file: PathBuf,
     /// `component.wasm`: the composed component.
     pub component_file: PathBuf,
-    /// `component.cwasm`, its digest and the engine's compatibility summary, when precompiled.
-    pub precompiled: Option<(PathBuf, Digest, u64)>,
+    /// `component.cwasm`, its digest and the engine's compatibility digest, when precompiled.
+    pub precompiled: Option<(PathBuf, Digest, Digest)>,
 }
 
 /// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
@@ -91,7 +91,7 @@ fn precompile(
     component: &[u8],
     plan: &Plan,
     cache: Option<&BlobStore>,
-) -> Result<(Vec<u8>, u64), String> {
+) -> Result<(Vec<u8>, Digest), String> {
     crate::precompile::precompile(component, &plan.policy, cache)
         .map(|c| (c.bytes, c.compatibility))
 }
@@ -101,7 +101,7 @@ fn precompile(
     _component: &[u8],
     _plan: &Plan,
     _cache: Option<&compose_model::blobs::BlobStore>,
-) -> Result<(Vec<u8>, u64), String> {
+) -> Result<(Vec<u8>, Digest), String> {
     Err("precompiling needs compose-build's `precompile` feature (it links Wasmtime into the build script); enable it, or turn precompiling off".into())
 }
 

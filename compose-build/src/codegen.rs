@@ -59,6 +59,7 @@ pub fn generate(
         Some((path, digest, compat)) => {
             let code = include(path);
             let digest = digest.to_string();
+            let compat = compat.to_string();
             quote!(.with_precompiled(#code, #digest, #compat))
         }
         None => quote!(),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use compose_model::Code;
+use compose_model::host::same_interface;
 use compose_model::plan::{Binding, Diagnostic, Plan};
 use wasm_compose::graph::{CompositionGraph, EncodeOptions};
 use wasmparser::{
@@ -81,10 +82,8 @@ pub(crate) fn compose(
         };
         let component = graph.get_component(cid).expect("added above");
         for (_, import, _) in component.imports() {
-            if let Some((key, Binding::Component(w))) = c
-                .imports
-                .iter()
-                .find(|(k, _)| *k == import || import.split('@').next() == Some(k.as_str()))
+            if let Some((key, Binding::Component(w))) =
+                c.imports.iter().find(|(k, _)| same_interface(import, k))
             {
                 wires.push((name, import.to_owned(), key, w));
             }
@@ -99,7 +98,7 @@ pub(crate) fn compose(
         let (dst_c, dst_i) = ids[name];
         let export = graph.get_component(src_c).and_then(|c| {
             c.exports()
-                .find(|(_, n, ..)| *n == wanted || n.split('@').next() == Some(wanted))
+                .find(|(_, n, ..)| same_interface(n, wanted))
                 .map(|(i, n, ..)| (i, n.to_owned()))
         });
         let import_index = graph

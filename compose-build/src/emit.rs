@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use compose_model::host::{Provided, host_package, same_interface};
 use compose_model::plan::{self, Binding, Diagnostic, Plan};
 use compose_model::{Code, Digest};
 use compose_wit::{Item, Wit, check_subset};
@@ -127,6 +128,11 @@ pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitErro
 /// Emits the composition of a checked plan; relative paths resolve against `base`.
 pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
     let fail = |d: Vec<Diagnostic>| EmitError::new("plan", None, d);
+    // What this host cannot enforce is refused before anything is built or written.
+    let unsupported = plan::unsupported(plan);
+    if !unsupported.is_empty() {
+        return Err(fail(unsupported));
+    }
     let mut diags = Vec::new();
     let mut files = Vec::new();
     let resolved = resolve_all(plan, base, options, &mut diags, &mut files);
@@ -240,21 +246,22 @@ fn pins_wit_ids(plan: &Plan) -> bool {
     })
 }
 
-/// The project's WIT packages whose interfaces a component may import from the host (the
-/// runtime implements them), by package name.
-const HOST_PACKAGES: &[(&str, &str)] = &[(
+/// The WIT of the project's packages that the host implements, by package name: a
+/// host-bound import of one of them must be part of the package's interface of that name.
+const HOST_WIT: &[(&str, &str)] = &[(
     "std:secrets",
     include_str!("../../wit/std-secrets/secrets.wit"),
 )];
 
-/// For an import of one of [`HOST_PACKAGES`] (`std:secrets/store`, with or without
-/// `@version`): the package's WIT and the interface's plain name.
+/// For an import of one of the host's own packages ([`HOST_WIT`]; `std:secrets/store`, with or
+/// without `@version`): the package's WIT and the interface's plain name.
 fn host_interface(import: &str) -> Option<(&'static str, &str)> {
-    let (package, rest) = import.split_once('/')?;
-    let interface = rest.split('@').next()?;
-    HOST_PACKAGES
+    let package = host_package(import)?;
+    let interface = import.split_once('/')?.1;
+    let interface = interface.split_once('@').map_or(interface, |(i, _)| i);
+    HOST_WIT
         .iter()
-        .find(|(p, _)| *p == package)
+        .find(|(p, _)| *p == package.package)
         .map(|(_, wit)| (*wit, interface))
 }
 
@@ -306,10 +313,9 @@ type Named = (String, Option<Item>);
 impl Surface {
     /// Finds a name as written in the plan: exactly, or without the binary name's `@version`.
     fn find<'a>(list: &'a [Named], plan_name: &str) -> Option<&'a Named> {
-        list.iter().find(|(n, _)| n == plan_name).or_else(|| {
-            list.iter()
-                .find(|(n, _)| n.split('@').next() == Some(plan_name))
-        })
+        list.iter()
+            .find(|(n, _)| n == plan_name)
+            .or_else(|| list.iter().find(|(n, _)| same_interface(n, plan_name)))
     }
 }
 
@@ -453,16 +459,15 @@ fn check(
             }
         }
         for (import, item) in &s.imports {
-            let binding = c
-                .imports
-                .iter()
-                .find(|(k, _)| *k == import || import.split('@').next() == Some(k.as_str()));
+            let binding = c.imports.iter().find(|(k, _)| same_interface(import, k));
             let path = format!(
                 "components.{name}.imports.{:?}",
                 binding.map_or(import.as_str(), |(k, _)| k.as_str())
             );
             match binding.map(|(_, b)| b) {
-                None if import.starts_with("wasi:") => {}
+                // WASI is the host's; other packages the host provides need a binding.
+                None if host_package(import)
+                    .is_some_and(|p| !matches!(p.provided, Provided::Bound(_))) => {}
                 None => diags.push(unbound(plan, &surfaces, name, import, path)),
                 Some(Binding::Component(w)) => {
                     let Some(target) = surfaces.get(&w.component) else {

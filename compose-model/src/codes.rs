@@ -121,6 +121,10 @@ codes! {
     PlanNoSigner = "E0212", "signature required but no signer accepted";
     /// An import and the export it is wired to declare different interface identities.
     PlanShapeMismatch = "E0213", "wired import and export declare different interface identities";
+    /// The plan asks for something (a signature check, metrics, audit, attestation, a tenant,
+    /// determinism with outside inputs) that this host does not implement; refused at emit and
+    /// exec rather than ignored.
+    PlanNotImplemented = "E0214", "the plan asks for something this host does not implement";
 
     // WIT.
     /// WIT that does not parse or resolve.

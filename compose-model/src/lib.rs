@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod cbor;
 pub mod codes;
 pub mod digest;
+pub mod host;
 
 pub use codes::Code;
 pub use digest::Digest;

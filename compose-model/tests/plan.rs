@@ -26,7 +26,8 @@ fn example_plan_is_valid_and_reads_as_written() {
     assert!(
         matches!(&app.imports["example:greet/greeter"], Binding::Component(w) if w.component == "greeter")
     );
-    assert_eq!(app.capabilities.stdio, Some(Need::Required));
+    assert_eq!(app.capabilities.stdout, Some(Need::Required));
+    assert_eq!(app.capabilities.stdin, None);
     assert_eq!(app.capabilities.clocks, Some(Need::Optional));
     assert_eq!(p.policy.memory, Some(64 * 1024 * 1024));
 }

@@ -7,7 +7,8 @@ use compose_model::{Code, Digest};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance};
 
-use crate::{ExecError, HostPolicy, HostState, Runtime};
+use crate::host::{HostState, Mode, Session};
+use crate::{ExecError, HostPolicy, Runtime};
 
 /// An instance of a composition with typed accessors for its exports: call them with
 /// `exports.<interface>().call_<function>(&mut store, …)`.
@@ -44,9 +45,9 @@ pub struct Precompiled {
     pub code: &'static [u8],
     /// Its digest, `sha256:…`.
     pub digest: &'static str,
-    /// The compatibility summary of the engine it was compiled with
-    /// ([`crate::compatibility`]).
-    pub compatibility: u64,
+    /// The compatibility digest of the engine it was compiled with
+    /// ([`crate::compatibility`]), `sha256:…`.
+    pub compatibility: &'static str,
 }
 
 impl Embedded {
@@ -73,7 +74,7 @@ impl Embedded {
         mut self,
         code: &'static [u8],
         digest: &'static str,
-        compatibility: u64,
+        compatibility: &'static str,
     ) -> Embedded {
         self.precompiled = Some(Precompiled {
             code,
@@ -230,7 +231,7 @@ impl Builder {
     pub fn load(self) -> Result<Composition, ExecError> {
         let e = self.embedded;
         let plan = e.plan()?;
-        crate::Effective::compute(&plan, &self.host)?;
+        let session = Session::new(&plan, &self.host, Mode::Run)?;
         let runtime = Runtime::new(&plan.policy)?;
         let mut from_precompiled = false;
         let mut component = None;
@@ -256,10 +257,9 @@ impl Builder {
             None => runtime.compile(e.component)?.0,
         };
         Ok(Composition {
-            plan,
+            session,
             runtime,
             component,
-            host: self.host,
             from_precompiled,
         })
     }
@@ -267,10 +267,10 @@ impl Builder {
 
 /// An embedded composition, checked and ready to run.
 pub struct Composition {
-    plan: Plan,
+    /// The plan and what it is allowed under the host policy, worked out once at load.
+    session: Session,
     runtime: Runtime,
     component: Component,
-    host: HostPolicy,
     from_precompiled: bool,
 }
 
@@ -279,7 +279,7 @@ impl Composition {
     pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<u8, ExecError> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         self.runtime
-            .run_component(&self.plan, &self.component, &args, &self.host)
+            .run_session(&self.session, &self.component, &args)
     }
 
     /// Instantiates the composition (deny-by-default, with the plan's limits, as [`run`]) and
@@ -291,9 +291,9 @@ impl Composition {
         &self,
         exports: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<E>,
     ) -> Result<Instantiated<E>, ExecError> {
-        let (mut store, instance) =
-            self.runtime
-                .instantiate(&self.plan, &self.component, &self.host)?;
+        let (mut store, instance) = self
+            .runtime
+            .instantiate_session(&self.session, &self.component)?;
         let exports = exports(&mut store, &instance).map_err(|e| {
             ExecError::new(
                 Code::ExecInvalidComponent,
@@ -305,7 +305,7 @@ impl Composition {
 
     /// The plan.
     pub fn plan(&self) -> &Plan {
-        &self.plan
+        &self.session.plan
     }
 
     /// The runtime (engine, limits) the composition runs on.

@@ -6,7 +6,6 @@
 //! (`policy.fuel`) counts executed instructions exactly but slows every run, so it is enabled
 //! only when the plan sets it.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,25 +14,14 @@ use compose_model::blobs::BlobStore;
 use compose_model::plan::Policy;
 use compose_model::{Code, Digest};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, PoolingAllocationConfig};
+use wasmtime::{Engine, PoolingAllocationConfig};
 
 use crate::ExecError;
 
 /// How often the epoch advances.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
-/// The Wasmtime configuration for a plan's policy.
-///
-/// Compiled code is only valid for the configuration it was compiled with, so a build helper
-/// that precompiles a component for this runtime must use exactly this configuration
-/// (`compose-build` checks that it does in a test).
-pub fn engine_config(policy: &Policy) -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    config.consume_fuel(policy.fuel.is_some());
-    config
-}
+pub use compose_engine::{compatibility, engine_config};
 
 /// Bytes of each memory and table that a slot keeps resident and resets with `memset`.
 const KEEP_RESIDENT: usize = 64 << 10;
@@ -70,14 +58,6 @@ pub fn pooling_config(instances: u32, policy: &Policy) -> PoolingAllocationConfi
         pooling.max_memory_size(usize::try_from(m).unwrap_or(usize::MAX));
     }
     pooling
-}
-
-/// A 64-bit summary of [`Engine::precompile_compatibility_hash`]: equal for engines that accept
-/// each other's compiled code (same Wasmtime, same configuration, same target).
-pub fn compatibility(engine: &Engine) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut h);
-    h.finish()
 }
 
 /// An engine configured for a plan's policy, with an epoch ticker and an optional cache of
@@ -139,7 +119,7 @@ impl Runtime {
     /// The exec key: H(component digest ‖ engine compatibility ‖ "exec:v1").
     fn exec_key(&self, digest: &Digest) -> Digest {
         let mut material = digest.as_bytes().to_vec();
-        material.extend_from_slice(&compatibility(&self.engine).to_le_bytes());
+        material.extend_from_slice(compatibility(&self.engine).as_bytes());
         material.extend_from_slice(b"exec:v1");
         Digest::of(&material)
     }
@@ -167,8 +147,8 @@ impl Runtime {
         Ok((component, false))
     }
 
-    /// The engine's compatibility summary (see [`compatibility`]).
-    pub fn compatibility(&self) -> u64 {
+    /// The engine's compatibility digest (see [`compatibility`]).
+    pub fn compatibility(&self) -> Digest {
         compatibility(&self.engine)
     }
 
@@ -191,13 +171,13 @@ impl Runtime {
 
     /// Loads code precompiled at build time and embedded in this binary, after checking that
     /// its SHA-256 is `digest` and that it was compiled for an engine with this one's
-    /// compatibility summary. `None` when either check fails or Wasmtime refuses the code.
+    /// compatibility digest. `None` when either check fails or Wasmtime refuses the code.
     #[allow(unsafe_code)]
     pub(crate) fn load_embedded(
         &self,
         code: &[u8],
         digest: &Digest,
-        compatibility: u64,
+        compatibility: &str,
     ) -> Result<Component, String> {
         let have = Digest::of(code);
         if have != *digest {
@@ -205,7 +185,7 @@ impl Runtime {
                 "its digest is `{have}`, but the build recorded `{digest}`"
             ));
         }
-        if compatibility != self.compatibility() {
+        if compatibility != self.compatibility().to_string() {
             return Err(
                 "it was compiled for another Wasmtime version, configuration or target".into(),
             );
@@ -213,7 +193,7 @@ impl Runtime {
         // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
         // bytes were written by the build helper with `Engine::precompile_component` using the
         // same Wasmtime version and the configuration of `engine_config` (checked just above
-        // through the compatibility hash), and they are the very bytes it wrote: their SHA-256
+        // through the SHA-256 of its compatibility hash), and they are the very bytes it wrote: their SHA-256
         // matches the digest recorded next to them at build time, so they were not corrupted or
         // mixed up with another composition's code. (Someone able to rewrite the binary could
         // change both, but could as well change the host code itself.) Wasmtime checks version and configuration once more

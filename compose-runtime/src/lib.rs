@@ -15,12 +15,12 @@
 mod embedded;
 mod engine;
 mod error;
+mod host;
 mod limits;
 mod policy;
 mod run;
 pub mod secrets;
 mod serve;
-mod wasi;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
@@ -43,6 +43,6 @@ macro_rules! include_composed {
     };
 }
 pub use error::ExecError;
+pub use host::HostState;
 pub use policy::{Effective, HostPolicy};
-pub use run::HostState;
 pub use serve::{ServeOptions, ShutdownHandle, ShutdownSignal, serve_with, shutdown_channel};

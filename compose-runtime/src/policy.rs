@@ -21,9 +21,16 @@ pub struct HostPolicy {
     pub reveal: BTreeSet<String>,
     /// Backends by scheme, besides the built-in `env` and `file`.
     pub(crate) secret_backends: SecretBackends,
+    /// Set by `exec serve`: a request never reads the server's standard input.
+    pub(crate) serving: bool,
 }
 
 impl HostPolicy {
+    /// Whether the host refuses `cap`: refusing `stdio` refuses each stream too.
+    pub fn refuses(&self, cap: Capability) -> bool {
+        self.refuse.contains(&cap) || (cap.is_stream() && self.refuse.contains(&Capability::Stdio))
+    }
+
     /// Refuses a capability.
     pub fn refuse(mut self, cap: Capability) -> Self {
         self.refuse.insert(cap);
@@ -52,8 +59,12 @@ impl HostPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Effective {
-    /// stdin, stdout, stderr.
-    pub stdio: bool,
+    /// The host's standard input.
+    pub stdin: bool,
+    /// The host's standard output.
+    pub stdout: bool,
+    /// The host's standard error.
+    pub stderr: bool,
     /// Command-line arguments.
     pub args: bool,
     /// Real clocks (otherwise fixed ones).
@@ -76,19 +87,38 @@ impl Effective {
     /// Computes what a run of `plan` gets under `host`; a required capability the host refuses
     /// is an error naming the component.
     pub fn compute(plan: &Plan, host: &HostPolicy) -> Result<Effective, ExecError> {
+        let unsupported = compose_model::plan::unsupported(plan);
+        if let Some(first) = unsupported.first() {
+            let all: Vec<String> = unsupported.iter().map(|d| d.to_string()).collect();
+            return Err(ExecError::new(
+                first.code,
+                format!(
+                    "the plan asks for what this host does not do, so it will not run:\n  {}",
+                    all.join("\n  ")
+                ),
+            ));
+        }
         let g = &plan.grants;
         let mut e = Effective::default();
         for (name, c) in &plan.components {
             let caps = &c.capabilities;
             let flags = [
-                (Capability::Stdio, caps.stdio, g.stdio, &mut e.stdio),
-                (Capability::Args, caps.args, g.args, &mut e.args),
-                (Capability::Clocks, caps.clocks, g.clocks, &mut e.clocks),
-                (Capability::Random, caps.random, g.random, &mut e.random),
+                (Capability::Stdin, &mut e.stdin),
+                (Capability::Stdout, &mut e.stdout),
+                (Capability::Stderr, &mut e.stderr),
+                (Capability::Args, &mut e.args),
+                (Capability::Clocks, &mut e.clocks),
+                (Capability::Random, &mut e.random),
             ];
-            for (cap, need, granted, slot) in flags {
-                if let Some(need) = need {
-                    *slot |= allow(name, cap, need, granted, host)?;
+            for (cap, slot) in flags {
+                if let Some(need) = caps.flag_need(cap) {
+                    // Named as the plan asks for it: `stdio` covers the streams.
+                    let asked = if caps.requests(cap) {
+                        cap
+                    } else {
+                        Capability::Stdio
+                    };
+                    *slot |= allow_as(name, cap, asked, need, g.grants(cap), host)?;
                 }
             }
             if let Some(r) = &caps.env {
@@ -155,7 +185,7 @@ fn allow_secret(
     if let Some(r) = reference
         && !backend
         && need == Need::Required
-        && !host.refuse.contains(&Capability::Secrets)
+        && !host.refuses(Capability::Secrets)
     {
         return Err(ExecError::new(
             Code::ExecCapabilityRefused,
@@ -177,16 +207,32 @@ fn allow(
     granted: bool,
     host: &HostPolicy,
 ) -> Result<bool, ExecError> {
-    let refused = host.refuse.contains(&cap);
+    allow_as(component, cap, cap, need, granted, host)
+}
+
+/// [`allow`] for `cap`, requested under the name `asked` (`stdio` for a stream).
+fn allow_as(
+    component: &str,
+    cap: Capability,
+    asked: Capability,
+    need: Need,
+    granted: bool,
+    host: &HostPolicy,
+) -> Result<bool, ExecError> {
+    let serving_stdin = host.serving && cap == Capability::Stdin;
+    let refused = host.refuses(cap) || serving_stdin;
     if granted && !refused {
         return Ok(true);
     }
     if need == Need::Required {
-        let why = if refused {
+        let why = if serving_stdin {
+            "`exec serve` never gives a request the server's standard input (request `stdout` and `stderr` rather than `stdio`)"
+        } else if refused {
             "the host policy refuses it"
         } else {
             "the plan does not grant it"
         };
+        let cap = asked;
         return Err(ExecError::new(
             Code::ExecCapabilityRefused,
             format!(

@@ -2,47 +2,14 @@
 //! run's allowances, apply limits and deadlines, and report what stopped the guest.
 
 use compose_model::Code;
-use compose_model::plan::{Binding, Capability, Plan};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use compose_model::plan::Plan;
+use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
+use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::sync::Command;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
-use crate::engine::TICK;
-use crate::limits::Limits;
-use crate::secrets::host::{SecretGrants, SecretsCtx, SecretsView};
-use crate::{Effective, ExecError, HostPolicy, Runtime};
-
-/// The host state of a store running a composition (WASI context, resource table, limits,
-/// secret tokens).
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: Limits,
-    secrets: SecretsCtx,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// The `std:secrets` interfaces the runtime links for imports bound to the host's `secrets`.
-const SECRETS: &[&str] = &["std:secrets/store@1.", "std:secrets/operations@1."];
-
-/// WASI 0.2 interfaces the runtime links; everything else must be bound by the plan.
-const WASI_RUN: &[&str] = &[
-    "wasi:cli/",
-    "wasi:io/",
-    "wasi:clocks/",
-    "wasi:random/",
-    "wasi:filesystem/",
-    "wasi:sockets/",
-];
+use crate::host::{self, HostState, Mode, Session};
+use crate::{ExecError, HostPolicy, Runtime};
 
 impl Runtime {
     /// Runs a `wasi:cli/run` composition of `plan` with `args`, and returns its exit code.
@@ -56,9 +23,9 @@ impl Runtime {
         args: &[String],
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
-        let allowed = Effective::compute(plan, host)?;
+        let session = Session::new(plan, host, Mode::Run)?;
         let (component, _) = self.compile(component)?;
-        self.run_checked(plan, &component, &allowed, host, args)
+        self.run_session(&session, &component, args)
     }
 
     /// Runs a compiled `wasi:cli/run` composition of `plan` with `args`; see [`Runtime::run`].
@@ -69,19 +36,19 @@ impl Runtime {
         args: &[String],
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
-        let allowed = Effective::compute(plan, host)?;
-        self.run_checked(plan, component, &allowed, host, args)
+        let session = Session::new(plan, host, Mode::Run)?;
+        self.run_session(&session, component, args)
     }
 
-    fn run_checked(
+    /// Runs a compiled composition in a session made for it.
+    pub(crate) fn run_session(
         &self,
-        plan: &Plan,
+        session: &Session,
         component: &Component,
-        allowed: &Effective,
-        host: &HostPolicy,
         args: &[String],
     ) -> Result<u8, ExecError> {
-        let (mut store, linker) = self.prepare(plan, component, allowed, host, args)?;
+        let (mut store, linker) = self.prepare(session, component, args)?;
+        let policy = &session.plan.policy;
         let command = match Command::instantiate(&mut store, component, &linker) {
             Ok(c) => c,
             Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
@@ -92,13 +59,7 @@ impl Runtime {
                     ),
                 ));
             }
-            Err(e) => {
-                return Err(classify(
-                    &e,
-                    store.data().limits.hit.as_deref(),
-                    &plan.policy,
-                ));
-            }
+            Err(e) => return Err(classify(&e, store.data().limits.hit.as_deref(), policy)),
         };
         match command.wasi_cli_run().call_run(&mut store) {
             Ok(Ok(())) => Ok(0),
@@ -107,11 +68,7 @@ impl Runtime {
                 if let Some(exit) = e.downcast_ref::<I32Exit>() {
                     return Ok(u8::try_from(exit.0).unwrap_or(1));
                 }
-                Err(classify(
-                    &e,
-                    store.data().limits.hit.as_deref(),
-                    &plan.policy,
-                ))
+                Err(classify(&e, store.data().limits.hit.as_deref(), policy))
             }
         }
     }
@@ -124,145 +81,42 @@ impl Runtime {
         component: &Component,
         host: &HostPolicy,
     ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
-        let allowed = Effective::compute(plan, host)?;
-        let (mut store, linker) = self.prepare(plan, component, &allowed, host, &[])?;
+        let session = Session::new(plan, host, Mode::Run)?;
+        self.instantiate_session(&session, component)
+    }
+
+    /// [`Runtime::instantiate`] in a session made for it.
+    pub(crate) fn instantiate_session(
+        &self,
+        session: &Session,
+        component: &Component,
+    ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
+        let (mut store, linker) = self.prepare(session, component, &[])?;
         match linker.instantiate(&mut store, component) {
             Ok(i) => Ok((store, i)),
             Err(e) => Err(classify(
                 &e,
                 store.data().limits.hit.as_deref(),
-                &plan.policy,
+                &session.plan.policy,
             )),
         }
     }
 
-    /// Checks every import of the composition against what the host provides and the plan
-    /// binds: WASI (and, when `serving`, `wasi:http`) is linked by the host; a denied import
-    /// traps when called (returns `true` if there is one); anything else is refused (`E0506`).
-    pub(crate) fn check_imports(
-        &self,
-        plan: &Plan,
-        component: &Component,
-        allowed: &Effective,
-        serving: bool,
-    ) -> Result<bool, ExecError> {
-        let mut denied = false;
-        for (name, _) in component.component_type().imports(&self.engine) {
-            if WASI_RUN.iter().any(|p| name.starts_with(p)) {
-                continue;
-            }
-            if name.starts_with("wasi:http/") && serving {
-                continue;
-            }
-            let bound = plan.components.values().find_map(|c| {
-                c.imports
-                    .iter()
-                    .find(|(k, _)| name == k.as_str() || name.split('@').next() == Some(k.as_str()))
-                    .map(|(_, b)| b)
-            });
-            if name.starts_with("wasi:http/") {
-                return Err(ExecError::new(
-                    Code::ExecImportRefused,
-                    if allowed.http.is_empty() {
-                        format!(
-                            "the composition imports `{name}`, but the plan grants no outgoing HTTP; deny the import or grant `http`"
-                        )
-                    } else {
-                        format!(
-                            "the composition imports `{name}`; outgoing HTTP is served by `exec serve`, not by `exec run`"
-                        )
-                    },
-                ));
-            }
-            match bound {
-                Some(Binding::Deny) => denied = true,
-                Some(Binding::Host {
-                    capability: Capability::Secrets,
-                    ..
-                }) if SECRETS.iter().any(|p| name.starts_with(p)) => {}
-                Some(Binding::Host { capability, .. }) => {
-                    return Err(ExecError::new(
-                        Code::ExecImportRefused,
-                        format!(
-                            "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide yet",
-                            capability.as_str()
-                        ),
-                    ));
-                }
-                _ => {
-                    return Err(ExecError::new(
-                        Code::ExecImportRefused,
-                        format!(
-                            "the composition imports `{name}`, which the host does not provide; wire it to a component or deny it in the plan"
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(denied)
-    }
-
-    /// The store and linker for one run: WASI as allowed, imports checked against the plan,
-    /// limits, deadline and fuel set.
+    /// The store and linker for one run.
     fn prepare(
         &self,
-        plan: &Plan,
+        session: &Session,
         component: &Component,
-        allowed: &Effective,
-        host: &HostPolicy,
         args: &[String],
-    ) -> Result<(Store<HostState>, Linker<HostState>), ExecError> {
-        let mut linker: Linker<HostState> = Linker::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| {
-            ExecError::new(
-                Code::ExecInvalidComponent,
-                format!("cannot link WASI: {e:#}"),
-            )
-        })?;
-        if crate::secrets::host::linked(plan) {
-            crate::secrets::host::add_to_linker(&mut linker, |h: &mut HostState| SecretsView {
-                ctx: &mut h.secrets,
-                table: &mut h.table,
-            })?;
-        }
-        let denied = self.check_imports(plan, component, allowed, false)?;
-        if denied {
-            // Imports the plan denies trap when called; WASI is already defined, so only they remain.
-            linker
-                .define_unknown_imports_as_traps(component)
-                .map_err(|e| {
-                    ExecError::new(
-                        Code::ExecInvalidComponent,
-                        format!("cannot deny imports: {e:#}"),
-                    )
-                })?;
-        }
-        let deterministic = plan.policy.determinism == compose_model::plan::Determinism::Required;
-        let program = plan.name.clone().unwrap_or_else(|| "main".into());
-        let seed = plan.digest();
-        let wasi = crate::wasi::context(allowed, args, &program, deterministic, seed.as_bytes())?;
-        let mut store = Store::new(
+    ) -> Result<(Store<HostState>, wasmtime::component::Linker<HostState>), ExecError> {
+        let linker = host::linker(
             &self.engine,
-            HostState {
-                wasi,
-                table: ResourceTable::new(),
-                limits: Limits::new(&plan.policy),
-                secrets: SecretsCtx::new(SecretGrants::new(plan, allowed, host), None),
-            },
-        );
-        store.limiter(|h| &mut h.limits);
-        let ticks = plan
-            .policy
-            .timeout_ms
-            .map_or(u64::MAX, |ms| ms.div_ceil(TICK.as_millis() as u64).max(1));
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        if let Some(fuel) = plan.policy.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
-        }
-        Ok((store, linker))
+            &session.plan,
+            component,
+            &session.allowed,
+            Mode::Run,
+        )?;
+        Ok((session.store(&self.engine, args, 0)?, linker))
     }
 }
 

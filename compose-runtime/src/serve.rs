@@ -16,18 +16,16 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::limits::Limits;
-use crate::secrets::host::{SecretGrants, SecretsCtx, SecretsView};
-use crate::{Effective, ExecError, HostPolicy, engine_config, pooling_config};
+use crate::host::{HostState, Mode, Session};
+use crate::{ExecError, HostPolicy, engine_config, pooling_config};
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -86,124 +84,10 @@ fn serve_engine(plan: &Plan, pool: u32) -> Result<Engine, ExecError> {
     }
 }
 
-/// Per-request host state.
-struct ServeHost {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    limits: Limits,
-    hooks: Allowlist,
-}
-
-impl WasiView for ServeHost {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for ServeHost {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
-    }
-}
-
-/// Outgoing HTTP only to the plan's allowlist (`host:port`); everything else is denied, with a
-/// log line naming the request. Secret headers the guest attached (`std:secrets`) are added to
-/// requests to their authority here, after the guest let go of the request.
-struct Allowlist {
-    allowed: Arc<Vec<String>>,
-    request: u64,
-    secrets: SecretsCtx,
-}
-
-impl WasiHttpHooks for Allowlist {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                )>,
-            > + Send,
-    > {
-        drop(fut);
-        let uri = request.uri();
-        // `user@host` would pass a check on the host while the connection goes elsewhere.
-        let userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
-        let authority = match (uri.host(), uri.port_u16()) {
-            _ if userinfo => String::new(),
-            (Some(h), Some(p)) => format!("{}:{p}", h.to_ascii_lowercase()),
-            (Some(h), None) if uri.scheme_str() == Some("http") => {
-                format!("{}:80", h.to_ascii_lowercase())
-            }
-            (Some(h), None) => format!("{}:443", h.to_ascii_lowercase()),
-            _ => String::new(),
-        };
-        if !self.allowed.contains(&authority) {
-            eprintln!(
-                "request {}: outgoing HTTP to `{authority}` denied: not on the plan's `http` allowlist",
-                self.request
-            );
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        }
-        let https = uri.scheme_str() == Some("https");
-        let local = uri.host().is_some_and(crate::secrets::host::is_loopback);
-        let mut request = request;
-        let secret_headers: Vec<_> = self
-            .secrets
-            .headers
-            .iter()
-            .filter(|h| h.authority == authority)
-            .collect();
-        if !secret_headers.is_empty() {
-            // A secret goes out encrypted, or not off this machine; and never in a TRACE, whose
-            // answer repeats the request's headers back to the guest.
-            if !(https || local) || request.method() == http::Method::TRACE {
-                eprintln!(
-                    "request {}: outgoing HTTP to `{authority}` denied: it would carry a secret {}",
-                    self.request,
-                    if request.method() == http::Method::TRACE {
-                        "in a TRACE request"
-                    } else {
-                        "over plain http to another machine"
-                    }
-                );
-                return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-            }
-            for h in secret_headers {
-                request
-                    .headers_mut()
-                    .insert(h.name.clone(), h.value.clone());
-            }
-        }
-        Box::new(async move {
-            let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
-    }
-}
-
-/// What every request needs: the pre-instantiated composition and the run's allowances.
+/// What every request needs: the pre-instantiated composition and the session it runs in.
 struct Service {
-    pre: ProxyPre<ServeHost>,
-    plan: Plan,
-    allowed: Effective,
-    http_allowed: Arc<Vec<String>>,
-    secrets: SecretGrants,
+    pre: ProxyPre<HostState>,
+    session: Session,
     next_id: AtomicU64,
 }
 
@@ -258,7 +142,10 @@ fn serve_until(
     stop_tx: watch::Sender<bool>,
     stop_rx: watch::Receiver<bool>,
 ) -> Result<(), ExecError> {
-    let allowed = Effective::compute(plan, host)?;
+    // A request never reads the server's standard input, whatever the plan grants.
+    let mut host = host.clone();
+    host.serving = true;
+    let session = Session::new(plan, &host, Mode::Serve)?;
     let pool = plan
         .policy
         .concurrency
@@ -266,15 +153,10 @@ fn serve_until(
     let engine = serve_engine(plan, pool)?;
     let runtime = crate::Runtime::from_engine(engine)?;
     let (component, _) = runtime.compile(component)?;
-    let denied = runtime.check_imports(plan, &component, &allowed, true)?;
-    let secrets = crate::secrets::host::linked(plan);
-    let pre = prepare(runtime.engine(), &component, denied, secrets)?;
+    let pre = prepare(&runtime, &session, &component)?;
     let service = Arc::new(Service {
         pre,
-        secrets: SecretGrants::new(plan, &allowed, host),
-        plan: plan.clone(),
-        http_allowed: Arc::new(allowed.http.clone()),
-        allowed,
+        session,
         next_id: AtomicU64::new(1),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -292,29 +174,20 @@ fn io_error(what: &str, e: std::io::Error) -> ExecError {
 }
 
 fn prepare(
-    engine: &Engine,
+    runtime: &crate::Runtime,
+    session: &Session,
     component: &Component,
-    denied: bool,
-    secrets: bool,
-) -> Result<ProxyPre<ServeHost>, ExecError> {
+) -> Result<ProxyPre<HostState>, ExecError> {
     let fail = |what: &str, e: wasmtime::Error| {
         ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e:#}"))
     };
-    let mut linker: Linker<ServeHost> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| fail("cannot link WASI", e))?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-        .map_err(|e| fail("cannot link WASI HTTP", e))?;
-    if secrets {
-        crate::secrets::host::add_to_linker(&mut linker, |h: &mut ServeHost| SecretsView {
-            ctx: &mut h.hooks.secrets,
-            table: &mut h.table,
-        })?;
-    }
-    if denied {
-        linker
-            .define_unknown_imports_as_traps(component)
-            .map_err(|e| fail("cannot deny imports", e))?;
-    }
+    let linker = crate::host::linker(
+        runtime.engine(),
+        &session.plan,
+        component,
+        &session.allowed,
+        Mode::Serve,
+    )?;
     let pre = linker
         .instantiate_pre(component)
         .map_err(|e| fail("cannot pre-instantiate the composition", e))?;
@@ -424,55 +297,10 @@ async fn serve_one(
     id: u64,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<HyperOutgoingBody>, String> {
-    let plan = &service.plan;
-    let deterministic = plan.policy.determinism == compose_model::plan::Determinism::Required;
-    let program = plan.name.clone().unwrap_or_else(|| "serve".into());
-    let wasi = crate::wasi::context(
-        &service.allowed,
-        &[],
-        &program,
-        deterministic,
-        plan.digest().as_bytes(),
-    )
-    .map_err(|e| e.message)?;
-    let mut store = Store::new(
-        service.pre.engine(),
-        ServeHost {
-            wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            limits: Limits::new(&plan.policy),
-            hooks: Allowlist {
-                allowed: service.http_allowed.clone(),
-                request: id,
-                secrets: SecretsCtx::new(
-                    service.secrets.clone(),
-                    Some(service.http_allowed.clone()),
-                ),
-            },
-        },
-    );
-    store.limiter(|h| &mut h.limits);
-    // At every epoch tick a running guest yields its worker thread back to the executor, so a
-    // request that computes for long (or forever, when the plan sets no `timeout-ms`) shares
-    // the CPU with the others instead of holding a worker they need; at the plan's deadline it
-    // traps (E0504).
-    let mut ticks_left = plan
-        .policy
-        .timeout_ms
-        .map(|ms| ms.div_ceil(crate::engine::TICK.as_millis() as u64).max(1) - 1);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| match &mut ticks_left {
-        Some(0) => Ok(UpdateDeadline::Interrupt),
-        Some(n) => {
-            *n -= 1;
-            Ok(UpdateDeadline::Yield(1))
-        }
-        None => Ok(UpdateDeadline::Yield(1)),
-    });
-    if let Some(fuel) = plan.policy.fuel {
-        store.set_fuel(fuel).map_err(|e| format!("{e:#}"))?;
-    }
+    let session = &service.session;
+    let mut store = session
+        .store(service.pre.engine(), &[], id)
+        .map_err(|e| e.message)?;
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
         .data_mut()
@@ -485,7 +313,7 @@ async fn serve_one(
         .new_response_outparam(sender)
         .map_err(|e| format!("cannot prepare the response: {e:#}"))?;
     let pre = service.pre.clone();
-    let policy = plan.policy.clone();
+    let policy = session.plan.policy.clone();
     let task = tokio::task::spawn(async move {
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;

@@ -353,7 +353,7 @@ fn deterministic_runs_print_the_same_bytes() {
         std::fs::write(
             &p,
             format!(
-                "[components.probe]\npath = {:?}\nexports = [\"wasi:cli/run\"]\ncapabilities = {{ stdio = \"required\", args = \"required\", clocks = \"required\", random = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"probe\"\n[grants]\nstdio = true\nargs = true\nclocks = true\nrandom = true\n[policy]\ndeterminism = \"{determinism}\"\n",
+                "[components.probe]\npath = {:?}\nexports = [\"wasi:cli/run\"]\ncapabilities = {{ stdout = \"required\", args = \"required\", clocks = \"required\", random = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"probe\"\n[grants]\nstdout = true\nargs = true\nclocks = true\nrandom = true\n[policy]\ndeterminism = \"{determinism}\"\n",
                 probe.display().to_string()
             ),
         )

@@ -46,8 +46,10 @@ fn every_error_code_has_a_vector() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         for t in doc["tests"].as_array().unwrap() {
-            if let Some(c) = t["errorCode"].as_str() {
-                covered.insert(c.to_owned());
+            for key in ["errorCode", "hostErrorCode"] {
+                if let Some(c) = t[key].as_str() {
+                    covered.insert(c.to_owned());
+                }
             }
         }
     }

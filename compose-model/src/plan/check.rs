@@ -225,24 +225,34 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
 /// Required requests are granted; every grant is requested by some component.
 fn capabilities(cx: &mut Cx, plan: &Plan) {
     let g = &plan.grants;
-    let flags: [(Capability, bool, NeedOf); 7] = [
-        (Capability::Stdio, g.stdio, |c| c.stdio),
-        (Capability::Args, g.args, |c| c.args),
-        (Capability::Clocks, g.clocks, |c| c.clocks),
-        (Capability::Random, g.random, |c| c.random),
-        (Capability::Metrics, g.metrics, |c| c.metrics),
-        (Capability::Audit, g.audit, |c| c.audit),
-        (Capability::Attest, g.attest, |c| c.attest),
+    let flags = [
+        Capability::Stdin,
+        Capability::Stdout,
+        Capability::Stderr,
+        Capability::Args,
+        Capability::Clocks,
+        Capability::Random,
+        Capability::Metrics,
+        Capability::Audit,
+        Capability::Attest,
     ];
-    for (cap, granted, get) in flags {
-        let name = cap.as_str();
-        let mut requested = false;
+    // A stream is requested by its own name or by `stdio`, and granted likewise; a component
+    // that requires `stdio` is told about `stdio` once, not about each stream.
+    let mut told = BTreeSet::new();
+    for cap in flags {
+        let granted = g.grants(cap);
         for (cname, c) in &plan.components {
-            let Some(need) = get(&c.capabilities) else {
+            let caps = &c.capabilities;
+            if caps.flag_need(cap) != Some(Need::Required) || granted {
                 continue;
+            }
+            let asked = if caps.requests(cap) {
+                cap
+            } else {
+                Capability::Stdio
             };
-            requested = true;
-            if need == Need::Required && !granted {
+            if told.insert((cname, asked)) {
+                let name = asked.as_str();
                 not_granted(
                     cx,
                     &join(&join(&component_path(cname), "capabilities"), name),
@@ -252,7 +262,28 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
                 );
             }
         }
-        if granted && !requested {
+    }
+    // A grant is used when some component requests something it covers.
+    for cap in std::iter::once(Capability::Stdio).chain(flags) {
+        let covers: &[Capability] = if cap == Capability::Stdio {
+            Capability::STREAMS
+        } else {
+            std::slice::from_ref(&cap)
+        };
+        let own = match cap {
+            Capability::Stdio => g.stdio,
+            Capability::Stdin => g.stdin,
+            Capability::Stdout => g.stdout,
+            Capability::Stderr => g.stderr,
+            other => g.grants(other),
+        };
+        let requested = plan.components.values().any(|c| {
+            covers
+                .iter()
+                .any(|s| c.capabilities.flag_need(*s).is_some())
+        });
+        if own && !requested {
+            let name = cap.as_str();
             unused(cx, &join("grants", name), &format!("`{name}`"));
         }
     }
@@ -311,9 +342,6 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
         }
     }
 }
-
-/// Reads one simple request out of a component's capabilities.
-type NeedOf = fn(&Capabilities) -> Option<Need>;
 
 /// Reads one list request (items and need) out of a component's capabilities.
 type ListOf = for<'a> fn(&'a Capabilities) -> Option<(&'a Vec<String>, Need)>;

@@ -31,11 +31,13 @@ mod names;
 mod node;
 mod parse;
 mod read;
+mod support;
 
 pub use check::LIMITS;
 pub use diagnostic::{Diagnostic, line_column, render, to_json};
 pub use model::*;
 pub use node::{Entry, Kind, Node};
+pub use support::{UNIMPLEMENTED_CAPABILITIES, unsupported};
 
 use crate::{Code, Digest, cbor};
 use read::Cx;

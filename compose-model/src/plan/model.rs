@@ -231,6 +231,9 @@ macro_rules! capabilities {
 
 capabilities! {
     Stdio = "stdio",
+    Stdin = "stdin",
+    Stdout = "stdout",
+    Stderr = "stderr",
     Args = "args",
     Env = "env",
     Dirs = "dirs",
@@ -242,6 +245,17 @@ capabilities! {
     Metrics = "metrics",
     Audit = "audit",
     Attest = "attest",
+}
+
+impl Capability {
+    /// The standard streams, each a capability of its own; `stdio` is all three.
+    pub const STREAMS: &'static [Capability] =
+        &[Capability::Stdin, Capability::Stdout, Capability::Stderr];
+
+    /// Whether this is one of [`Capability::STREAMS`].
+    pub fn is_stream(self) -> bool {
+        Capability::STREAMS.contains(&self)
+    }
 }
 
 /// Whether a run may go ahead without a requested capability.
@@ -260,9 +274,18 @@ pub enum Need {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Capabilities {
-    /// stdin, stdout and stderr.
+    /// stdin, stdout and stderr together: the same as requesting each of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stdio: Option<Need>,
+    /// Standard input (the host's, under `exec run`; never under `exec serve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<Need>,
+    /// Standard output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<Need>,
+    /// Standard error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<Need>,
     /// Command-line arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub args: Option<Need>,
@@ -308,6 +331,9 @@ impl Capabilities {
     pub fn requests(&self, cap: Capability) -> bool {
         match cap {
             Capability::Stdio => self.stdio.is_some(),
+            Capability::Stdin => self.stdin.is_some(),
+            Capability::Stdout => self.stdout.is_some(),
+            Capability::Stderr => self.stderr.is_some(),
             Capability::Args => self.args.is_some(),
             Capability::Env => self.env.is_some(),
             Capability::Dirs => !self.dirs.is_empty(),
@@ -319,6 +345,25 @@ impl Capabilities {
             Capability::Metrics => self.metrics.is_some(),
             Capability::Audit => self.audit.is_some(),
             Capability::Attest => self.attest.is_some(),
+        }
+    }
+
+    /// How a capability that is granted or not as a whole (a flag: the streams, `args`,
+    /// `clocks`, `random`, `metrics`, `audit`, `attest`) is requested; a stream is also
+    /// requested by `stdio`. `None` when it is not requested, or not a flag.
+    pub fn flag_need(&self, cap: Capability) -> Option<Need> {
+        match cap {
+            Capability::Stdio => self.stdio,
+            Capability::Stdin => self.stdin.or(self.stdio),
+            Capability::Stdout => self.stdout.or(self.stdio),
+            Capability::Stderr => self.stderr.or(self.stdio),
+            Capability::Args => self.args,
+            Capability::Clocks => self.clocks,
+            Capability::Random => self.random,
+            Capability::Metrics => self.metrics,
+            Capability::Audit => self.audit,
+            Capability::Attest => self.attest,
+            _ => None,
         }
     }
 }
@@ -381,9 +426,18 @@ pub struct DirRequest {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Grants {
-    /// stdin, stdout and stderr.
+    /// stdin, stdout and stderr together.
     #[serde(skip_serializing_if = "is_false")]
     pub stdio: bool,
+    /// Standard input.
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdin: bool,
+    /// Standard output.
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdout: bool,
+    /// Standard error.
+    #[serde(skip_serializing_if = "is_false")]
+    pub stderr: bool,
     /// Command-line arguments.
     #[serde(skip_serializing_if = "is_false")]
     pub args: bool,
@@ -420,6 +474,28 @@ impl Grants {
     /// Whether nothing is granted.
     pub fn is_empty(&self) -> bool {
         *self == Grants::default()
+    }
+
+    /// Whether the plan grants `cap` at all (a stream also through `stdio`; a list capability
+    /// when it lists anything). Secrets are granted by `[secrets]`, not here: `false`.
+    pub fn grants(&self, cap: Capability) -> bool {
+        match cap {
+            Capability::Stdio => self.stdio,
+            Capability::Stdin => self.stdin || self.stdio,
+            Capability::Stdout => self.stdout || self.stdio,
+            Capability::Stderr => self.stderr || self.stdio,
+            Capability::Args => self.args,
+            Capability::Env => !self.env.is_empty(),
+            Capability::Dirs => !self.dirs.is_empty(),
+            Capability::Network => !self.network.is_empty(),
+            Capability::Http => !self.http.is_empty(),
+            Capability::Clocks => self.clocks,
+            Capability::Random => self.random,
+            Capability::Secrets => false,
+            Capability::Metrics => self.metrics,
+            Capability::Audit => self.audit,
+            Capability::Attest => self.attest,
+        }
     }
 }
 

@@ -455,6 +455,9 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
         };
         match cap {
             Capability::Stdio => caps.stdio = simple_request(cx, &p, n),
+            Capability::Stdin => caps.stdin = simple_request(cx, &p, n),
+            Capability::Stdout => caps.stdout = simple_request(cx, &p, n),
+            Capability::Stderr => caps.stderr = simple_request(cx, &p, n),
             Capability::Args => caps.args = simple_request(cx, &p, n),
             Capability::Clocks => caps.clocks = simple_request(cx, &p, n),
             Capability::Random => caps.random = simple_request(cx, &p, n),
@@ -496,7 +499,28 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
             Capability::Dirs => caps.dirs = dir_requests(cx, &p, n),
         }
     }
+    let streams = [caps.stdin, caps.stdout, caps.stderr].map(|s| s.is_some());
+    stdio_overlap(cx, path, caps.stdio.is_some(), streams, "requests");
     caps
+}
+
+/// `stdio` is the three streams together: naming one of them beside it would say the same
+/// thing twice (or two things at once, with different needs), so it is refused.
+fn stdio_overlap(cx: &mut Cx, path: &str, stdio: bool, streams: [bool; 3], verb: &str) {
+    if !stdio {
+        return;
+    }
+    for (cap, _) in Capability::STREAMS.iter().zip(streams).filter(|(_, s)| *s) {
+        cx.error(
+            Code::PlanConflictingFields,
+            &join(path, cap.as_str()),
+            None,
+            format!(
+                "`stdio` already {verb} `stdin`, `stdout` and `stderr`; remove `{}`, or replace `stdio` by the streams wanted",
+                cap.as_str()
+            ),
+        );
+    }
 }
 
 /// `dirs = ["/data", { guest = "/out", mode = "rw", need = "optional" }]`.
@@ -584,6 +608,9 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
         let flag = |cx: &mut Cx| cx.boolean(&p, n).unwrap_or(false);
         match cap {
             Capability::Stdio => g.stdio = flag(cx),
+            Capability::Stdin => g.stdin = flag(cx),
+            Capability::Stdout => g.stdout = flag(cx),
+            Capability::Stderr => g.stderr = flag(cx),
             Capability::Args => g.args = flag(cx),
             Capability::Clocks => g.clocks = flag(cx),
             Capability::Random => g.random = flag(cx),
@@ -615,6 +642,7 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
             }
         }
     }
+    stdio_overlap(cx, path, g.stdio, [g.stdin, g.stdout, g.stderr], "grants");
     g
 }
 

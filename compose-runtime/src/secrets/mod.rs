@@ -10,7 +10,6 @@
 //! [`Pkcs11Backend`] signs with keys held in a PKCS#11 token (an HSM, or SoftHSM2).
 
 mod backend;
-pub(crate) mod host;
 mod pkcs11;
 mod vault;
 

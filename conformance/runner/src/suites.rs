@@ -162,6 +162,9 @@ pub fn plan(composectl: &Path, vectors: &Path, test: &Value) -> Result<CaseResul
 
     if valid {
         round_trip(composectl, dir.path(), f, &mut case)?;
+        if let Some(code) = test["hostErrorCode"].as_str() {
+            host_refuses(composectl, dir.path(), f, code, &mut case)?;
+        }
     } else {
         let (step, _) = run(
             composectl,
@@ -182,6 +185,35 @@ pub fn plan(composectl: &Path, vectors: &Path, test: &Value) -> Result<CaseResul
         case.steps.push(step);
     }
     Ok(case)
+}
+
+/// A valid plan that asks for what this host does not implement: `emit build` must refuse it
+/// with `code` (exit 1) and write nothing, rather than compose it as if it had not asked.
+fn host_refuses(
+    composectl: &Path,
+    dir: &Path,
+    f: &str,
+    code: &str,
+    case: &mut CaseResult,
+) -> Result<()> {
+    let out = dir.join("refused.wasm");
+    let (step, _) = run(
+        composectl,
+        &["emit", "build", f, "-o", &out.to_string_lossy()],
+    )?;
+    if step.exit != Some(1) {
+        case.fail(format!(
+            "`emit build` of a plan this host cannot keep exited {:?}, expected 1",
+            step.exit
+        ));
+    } else if !step.stderr.contains(&format!("error[{code}]")) {
+        case.fail(format!("`emit build` did not report {code}"));
+    }
+    if out.exists() {
+        case.fail("`emit build` wrote an output for a plan it refused");
+    }
+    case.steps.push(step);
+    Ok(())
 }
 
 fn round_trip(composectl: &Path, dir: &Path, f: &str, case: &mut CaseResult) -> Result<()> {

@@ -14,11 +14,11 @@ compose_runtime::compose! {
             crate: "app",
             exports: ["wasi:cli/run"],
             imports: { "example:greet/greeter": greeter },
-            capabilities: { stdio: required, args: required },
+            capabilities: { stdout: required, stderr: required, args: required },
         },
     },
     exports: { "wasi:cli/run": app },
-    grants: { stdio: true, args: true },
+    grants: { stdout: true, stderr: true, args: true },
 }
 
 #[cfg(not(feature = "bench-without-compose"))]

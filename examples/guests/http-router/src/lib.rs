@@ -9,6 +9,7 @@
 //! | `/loop` | the guest loops forever (the host's deadline stops it: 500) |
 //! | `/alloc` | the guest allocates until the memory limit stops it (500) |
 //! | `/fetch/<authority>` | an outgoing `GET http://<authority>/`: 200 with the status, or 502 with the error |
+//! | `/probe/<what>/<arg>` | 200 with `allowed: …` or `denied: …`: try what the policy probe guest tries (`env`, `read-file`, `tcp`, `clock`, `random`, `stdin`, `stdout`, `args`) from inside a request |
 //! | anything else | 404 |
 
 wit_bindgen::generate!({
@@ -54,10 +55,69 @@ fn route(path: &str) -> (u16, String) {
                 std::hint::black_box(&blocks);
             }
         }
-        _ => match path.strip_prefix("/fetch/") {
-            Some(authority) => fetch(authority),
-            None => (404, format!("no route for {path}\n")),
-        },
+        _ => {
+            if let Some(rest) = path.strip_prefix("/probe/") {
+                let (what, arg) = rest.split_once('/').unwrap_or((rest, ""));
+                return (200, probe(what, arg));
+            }
+            match path.strip_prefix("/fetch/") {
+                Some(authority) => fetch(authority),
+                None => (404, format!("no route for {path}\n")),
+            }
+        }
+    }
+}
+
+/// Tries one thing a deny-by-default host decides on, as the `probe` guest does, and says
+/// whether it worked. `stdout` and `stderr` print a marker the test looks for in the server's
+/// output.
+fn probe(what: &str, arg: &str) -> String {
+    use std::io::{Read, Write};
+    let result: Result<String, String> = match what {
+        "env" => std::env::var(arg)
+            .map(|v| format!("{arg}={v}"))
+            .map_err(|e| e.to_string()),
+        "read-file" => std::fs::read(format!("/{arg}"))
+            .map(|b| format!("read {} bytes", b.len()))
+            .map_err(|e| e.to_string()),
+        "tcp" => std::net::TcpStream::connect(arg)
+            .map(|_| "connected".to_owned())
+            .map_err(|e| e.to_string()),
+        "clock" => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())
+            .and_then(|d| {
+                if d.as_secs() == 0 {
+                    Err("the clock is fixed at the epoch".into())
+                } else {
+                    Ok("the clock is real".into())
+                }
+            }),
+        "random" => {
+            use std::hash::BuildHasher;
+            let v = std::collections::hash_map::RandomState::new().hash_one(42u8);
+            Ok(format!("random {v}"))
+        }
+        "stdin" => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map(|n| format!("read {n} bytes from stdin"))
+                .map_err(|e| e.to_string())
+        }
+        "stdout" => writeln!(std::io::stdout(), "probe-marker {arg}")
+            .and_then(|()| std::io::stdout().flush())
+            .map(|()| "printed".to_owned())
+            .map_err(|e| e.to_string()),
+        "stderr" => writeln!(std::io::stderr(), "probe-marker {arg}")
+            .map(|()| "printed".to_owned())
+            .map_err(|e| e.to_string()),
+        "args" => Ok(format!("{} args", std::env::args().count())),
+        other => Err(format!("unknown probe `{other}`")),
+    };
+    match result {
+        Ok(what) => format!("allowed: {what}\n"),
+        Err(why) => format!("denied: {why}\n"),
     }
 }
 

@@ -11,13 +11,47 @@
 //! - `recurse`: recurse without end (stack)
 //! - `panic`: panic (a trap)
 //! - `clock`, `random`: print the time, or a value derived from the random seed
+//! - `stdin`: read standard input to its end and say how many bytes came
+//!
+//! With no arguments at all (as when a host calls its `wasi:cli/run` export through typed
+//! bindings, which pass none) it surveys instead: `stdin`, `env MATRIX_VAR`,
+//! `read-file /data/file.txt`, `clock` and `random`, one line each, `NAME: allowed: …` or
+//! `NAME: denied: …`, and exits 0.
 
 use std::hint::black_box;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        let survey: [&[&str]; 5] = [
+            &["stdin"],
+            &["env", "MATRIX_VAR"],
+            &["read-file", "/data/file.txt"],
+            &["clock"],
+            &["random"],
+        ];
+        for probe in survey {
+            let args: Vec<String> = probe.iter().map(|s| s.to_string()).collect();
+            match try_one(&args) {
+                Ok(what) => println!("{}: allowed: {what}", probe[0]),
+                Err(why) => println!("{}: denied: {why}", probe[0]),
+            }
+        }
+        return;
+    }
+    match try_one(&args) {
+        Ok(what) => println!("allowed: {what}"),
+        Err(why) => {
+            println!("denied: {why}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Tries what `args` name; `Ok` says what worked, `Err` why the host refused it.
+fn try_one(args: &[String]) -> Result<String, String> {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
-    let result: Result<String, String> = match arg(0).as_str() {
+    match arg(0).as_str() {
         "read-file" => std::fs::read(arg(1)).map(|b| format!("read {} bytes", b.len())).map_err(|e| e.to_string()),
         "env" => std::env::var(arg(1)).map(|v| format!("{}={v}", arg(1))).map_err(|e| e.to_string()),
         "tcp" => std::net::TcpStream::connect(arg(1)).map(|_| "connected".to_owned()).map_err(|e| e.to_string()),
@@ -43,14 +77,15 @@ fn main() {
             use std::hash::BuildHasher;
             Ok(format!("random {}", std::collections::hash_map::RandomState::new().hash_one(42u8)))
         }
-        other => Err(format!("unknown probe `{other}`")),
-    };
-    match result {
-        Ok(what) => println!("allowed: {what}"),
-        Err(why) => {
-            println!("denied: {why}");
-            std::process::exit(1);
+        "stdin" => {
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map(|n| format!("read {n} bytes from stdin"))
+                .map_err(|e| e.to_string())
         }
+        other => Err(format!("unknown probe `{other}`")),
     }
 }
 

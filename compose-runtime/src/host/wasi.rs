@@ -56,8 +56,15 @@ pub(crate) fn context(
     seed: &[u8],
 ) -> Result<WasiCtx, ExecError> {
     let mut b = WasiCtxBuilder::new();
-    if e.stdio {
-        b.inherit_stdio();
+    // Each stream only as granted: a guest allowed to print cannot read what is piped in.
+    if e.stdin {
+        b.inherit_stdin();
+    }
+    if e.stdout {
+        b.inherit_stdout();
+    }
+    if e.stderr {
+        b.inherit_stderr();
     }
     if e.args {
         let mut all = vec![program.to_owned()];

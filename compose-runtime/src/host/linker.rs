@@ -1,0 +1,128 @@
+//! The one linker builder: WASI (synchronous for runs, asynchronous for a server), `wasi:http`
+//! for a server, the project's `std:*` interfaces for imports the plan binds to the host, and
+//! traps for imports the plan denies; every other import is refused before instantiation.
+
+use compose_model::Code;
+use compose_model::host::{Provided, host_package, same_interface};
+use compose_model::plan::{Binding, Capability, Plan};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::state::{HostState, Mode};
+use crate::{Effective, ExecError};
+
+/// Capabilities whose `std:*` interfaces this host links when the plan binds them.
+const LINKED: &[Capability] = &[Capability::Secrets];
+
+fn fail(what: &str, e: wasmtime::Error) -> ExecError {
+    ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e:#}"))
+}
+
+/// Checks every import of the composition against what the host provides and the plan binds:
+/// WASI is the host's (and `wasi:http` when serving); an import the plan denies traps when
+/// called (returns `true` if there is one); anything else is refused (`E0506`).
+pub(crate) fn check_imports(
+    engine: &Engine,
+    plan: &Plan,
+    component: &Component,
+    allowed: &Effective,
+    mode: Mode,
+) -> Result<bool, ExecError> {
+    let mut denied = false;
+    for (name, _) in component.component_type().imports(engine) {
+        let package = host_package(name).map(|p| p.provided);
+        match package {
+            Some(Provided::Wasi) => continue,
+            Some(Provided::Serve) if mode == Mode::Serve => continue,
+            Some(Provided::Serve) => {
+                return Err(ExecError::new(
+                    Code::ExecImportRefused,
+                    if allowed.http.is_empty() {
+                        format!(
+                            "the composition imports `{name}`, but the plan grants no outgoing HTTP; deny the import or grant `http`"
+                        )
+                    } else {
+                        format!(
+                            "the composition imports `{name}`; outgoing HTTP is served by `exec serve`, not by `exec run`"
+                        )
+                    },
+                ));
+            }
+            _ => {}
+        }
+        let bound = plan.components.values().find_map(|c| {
+            c.imports
+                .iter()
+                .find(|(k, _)| same_interface(name, k))
+                .map(|(_, b)| b)
+        });
+        match bound {
+            Some(Binding::Deny) => denied = true,
+            Some(Binding::Host { capability, .. })
+                if package == Some(Provided::Bound(*capability)) && LINKED.contains(capability) => {
+            }
+            Some(Binding::Host { capability, .. }) => {
+                return Err(ExecError::new(
+                    Code::ExecImportRefused,
+                    format!(
+                        "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide",
+                        capability.as_str()
+                    ),
+                ));
+            }
+            _ => {
+                return Err(ExecError::new(
+                    Code::ExecImportRefused,
+                    format!(
+                        "the composition imports `{name}`, which the host does not provide; wire it to a component or deny it in the plan"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(denied)
+}
+
+/// Whether the plan binds an import of `capability`'s package to the host: only then is it
+/// linked (an import the plan denies stays a trap).
+fn binds(plan: &Plan, capability: Capability) -> bool {
+    plan.components.values().any(|c| {
+        c.imports.iter().any(|(name, b)| {
+            matches!(b, Binding::Host { capability: cap, .. } if *cap == capability)
+                && host_package(name).is_some_and(|p| p.provided == Provided::Bound(capability))
+        })
+    })
+}
+
+/// The linker for `component` under `plan`: exactly what the plan is allowed, after
+/// [`check_imports`].
+pub(crate) fn linker(
+    engine: &Engine,
+    plan: &Plan,
+    component: &Component,
+    allowed: &Effective,
+    mode: Mode,
+) -> Result<Linker<HostState>, ExecError> {
+    let denied = check_imports(engine, plan, component, allowed, mode)?;
+    let mut linker: Linker<HostState> = Linker::new(engine);
+    match mode {
+        Mode::Run => wasmtime_wasi::p2::add_to_linker_sync(&mut linker),
+        Mode::Serve => wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)),
+    }
+    .map_err(|e| fail("cannot link WASI", e))?;
+    if binds(plan, Capability::Secrets) {
+        super::bindings::SecretUser::add_to_linker::<HostState, super::secrets_store::HasSecrets>(
+            &mut linker,
+            HostState::secrets,
+        )
+        .map_err(|e| fail("cannot link `std:secrets`", e))?;
+    }
+    if denied {
+        // Imports the plan denies trap when called; everything else is defined by now.
+        linker
+            .define_unknown_imports_as_traps(component)
+            .map_err(|e| fail("cannot deny imports", e))?;
+    }
+    Ok(linker)
+}

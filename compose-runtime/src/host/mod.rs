@@ -1,0 +1,21 @@
+//! The host side of a composition, in the shape of wasmtime-wasi's `p2/`: one state for every
+//! store ([`HostState`]), one store setup and one linker builder shared by `exec run`,
+//! `exec serve`, embedded binaries and typed calls, and one file per WIT interface the host
+//! implements (`wasi` context, `wasi:http` outgoing requests, `std:secrets/store`,
+//! `std:secrets/operations`), with the `bindgen!` for the project's packages in `bindings.rs`.
+//!
+//! Adding a host interface: its `bindgen!` in `bindings.rs`, a file here implementing it, its
+//! state in [`HostState`], and its capability in `linker.rs`'s `LINKED` (the package is already
+//! in `compose_model::host::HOST_PACKAGES`).
+
+mod bindings;
+mod http;
+mod linker;
+mod secrets_operations;
+pub(crate) mod secrets_store;
+mod state;
+mod wasi;
+
+pub(crate) use linker::linker;
+pub use state::HostState;
+pub(crate) use state::{Mode, Session};

@@ -1,0 +1,165 @@
+//! One host state for every store (`exec run`, `exec serve`, embedded binaries, typed calls),
+//! and the one store setup: WASI context, limits, deadline and fuel, from the plan.
+
+use std::sync::Arc;
+
+use compose_model::plan::{Determinism, Plan};
+use compose_model::{Code, Digest};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::http::Outgoing;
+use super::secrets_store::{SecretGrants, SecretsCtx, SecretsView};
+use crate::engine::TICK;
+use crate::limits::Limits;
+use crate::{Effective, ExecError, HostPolicy};
+
+/// The host state of a store running a composition: its WASI context, resource table, limits,
+/// `wasi:http` context and outgoing-request policy, and `std:secrets` state.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: Limits,
+    http: WasiHttpCtx,
+    outgoing: Outgoing,
+}
+
+impl HostState {
+    /// The `std:secrets` view of this state.
+    pub(crate) fn secrets(&mut self) -> SecretsView<'_> {
+        SecretsView {
+            ctx: &mut self.outgoing.secrets,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outgoing,
+        }
+    }
+}
+
+/// How a composition is run: a command to its end, or one request at a time by a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `exec run`, embedded binaries and typed calls: synchronous, trapping at the deadline.
+    Run,
+    /// `exec serve`: asynchronous, yielding at every epoch tick, with outgoing HTTP.
+    Serve,
+}
+
+/// What every store of one composition starts from, worked out once: the plan's limits, what
+/// the run is allowed, its secret grants and its deterministic seed.
+pub(crate) struct Session {
+    pub(crate) plan: Plan,
+    pub(crate) allowed: Effective,
+    pub(crate) mode: Mode,
+    secrets: SecretGrants,
+    http: Arc<Vec<String>>,
+    seed: Digest,
+    program: String,
+}
+
+impl Session {
+    /// Works out what `plan` is allowed under `host` (refusing a required capability the host
+    /// refuses, and what this host does not implement).
+    pub(crate) fn new(plan: &Plan, host: &HostPolicy, mode: Mode) -> Result<Session, ExecError> {
+        let allowed = Effective::compute(plan, host)?;
+        let default_name = match mode {
+            Mode::Run => "main",
+            Mode::Serve => "serve",
+        };
+        Ok(Session {
+            secrets: SecretGrants::new(plan, &allowed, host),
+            http: Arc::new(allowed.http.clone()),
+            seed: plan.digest(),
+            program: plan.name.clone().unwrap_or_else(|| default_name.into()),
+            plan: plan.clone(),
+            allowed,
+            mode,
+        })
+    }
+
+    /// A store for one run (with `args`) or one request (`request` is its id in log lines):
+    /// WASI as allowed, the plan's store limits, its deadline and its fuel.
+    pub(crate) fn store(
+        &self,
+        engine: &Engine,
+        args: &[String],
+        request: u64,
+    ) -> Result<Store<HostState>, ExecError> {
+        let policy = &self.plan.policy;
+        let deterministic = policy.determinism == Determinism::Required;
+        let wasi = super::wasi::context(
+            &self.allowed,
+            args,
+            &self.program,
+            deterministic,
+            self.seed.as_bytes(),
+        )?;
+        // Outgoing HTTP (and so attaching secrets to it) only where the host makes requests.
+        let http = (self.mode == Mode::Serve).then(|| self.http.clone());
+        let mut store = Store::new(
+            engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                limits: Limits::new(policy),
+                http: WasiHttpCtx::new(),
+                outgoing: Outgoing {
+                    allowed: self.http.clone(),
+                    request,
+                    secrets: SecretsCtx::new(self.secrets.clone(), http),
+                },
+            },
+        );
+        store.limiter(|h| &mut h.limits);
+        let ticks = policy
+            .timeout_ms
+            .map(|ms| ms.div_ceil(TICK.as_millis() as u64).max(1));
+        match self.mode {
+            Mode::Run => {
+                store.set_epoch_deadline(ticks.unwrap_or(u64::MAX));
+                store.epoch_deadline_trap();
+            }
+            Mode::Serve => {
+                // At every epoch tick a running guest yields its worker thread back to the
+                // executor, so a request that computes for long (or forever, when the plan sets
+                // no `timeout-ms`) shares the CPU with the others instead of holding a worker
+                // they need; at the plan's deadline it traps (E0504).
+                let mut ticks_left = ticks.map(|t| t - 1);
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_callback(move |_| match &mut ticks_left {
+                    Some(0) => Ok(UpdateDeadline::Interrupt),
+                    Some(n) => {
+                        *n -= 1;
+                        Ok(UpdateDeadline::Yield(1))
+                    }
+                    None => Ok(UpdateDeadline::Yield(1)),
+                });
+            }
+        }
+        if let Some(fuel) = policy.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| ExecError::new(Code::ExecInvalidComponent, format!("{e:#}")))?;
+        }
+        Ok(store)
+    }
+}

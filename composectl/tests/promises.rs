@@ -1,0 +1,238 @@
+//! A plan may only promise what the host enforces: what this host does not implement is refused
+//! (E0214) by `emit build` and `exec run`, never run as if it had not been asked, while
+//! `plan validate` still accepts the plan. And a guest granted output only never reads what is
+//! piped into `composectl`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The probe guest, built once into the shared `target/guests`.
+fn probe() -> PathBuf {
+    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            compose_build::build_guests(
+                &root.join("examples/guests/Cargo.toml"),
+                &["probe"],
+                &root.join("target/guests"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove("probe")
+            .expect("the probe was built")
+        })
+        .clone()
+}
+
+/// `composectl ARGS` with `input` on its standard input and a private cache.
+fn composectl(args: &[&str], input: &[u8], cache: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(args)
+        .env("COMPOSE_CACHE_DIR", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The guest may not read it all (or at all): a closed pipe is not an error here.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A plan around the probe requesting and granting `streams` (TOML keys), plus `extra`.
+fn probe_plan(dir: &Path, name: &str, streams: &[&str], extra: &str) -> PathBuf {
+    let requests: String = streams
+        .iter()
+        .map(|s| format!(", {s} = \"required\""))
+        .collect();
+    let grants: String = streams.iter().map(|s| format!("{s} = true\n")).collect();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[components.probe]\npath = {:?}\nexports = [\"wasi:cli/run\"]\ncapabilities = {{ args = \"required\"{requests} }}\n[exports]\n\"wasi:cli/run\" = \"probe\"\n[grants]\nargs = true\n{grants}{extra}",
+            probe().display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_guest_granted_output_only_reads_nothing_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = b"piped data the guest must not see\n";
+    let run = |streams: &[&str]| {
+        let plan = probe_plan(dir.path(), &streams.join("-"), streams, "");
+        let o = composectl(
+            &[
+                "exec",
+                "run",
+                probe().to_str().unwrap(),
+                "--plan",
+                plan.to_str().unwrap(),
+                "--",
+                "stdin",
+            ],
+            secret,
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    assert_eq!(
+        run(&["stdout", "stderr"]),
+        "allowed: read 0 bytes from stdin\n"
+    );
+    assert_eq!(run(&["stdout"]), "allowed: read 0 bytes from stdin\n");
+    // Granted, it reads what was piped in; `stdio` still means all three streams.
+    let n = secret.len();
+    assert_eq!(
+        run(&["stdin", "stdout"]),
+        format!("allowed: read {n} bytes from stdin\n")
+    );
+    assert_eq!(
+        run(&["stdio"]),
+        format!("allowed: read {n} bytes from stdin\n")
+    );
+    // The host refusing stdin (or all of `stdio`) stops a run that requires it.
+    let plan = probe_plan(dir.path(), "in", &["stdin", "stdout"], "");
+    for refused in ["stdin", "stdio"] {
+        let o = composectl(
+            &[
+                "exec",
+                "run",
+                probe().to_str().unwrap(),
+                "--plan",
+                plan.to_str().unwrap(),
+                "--refuse",
+                refused,
+                "--",
+                "stdin",
+            ],
+            secret,
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("error[E0501]"),
+            "{}",
+            text(&o.stderr)
+        );
+        assert_eq!(o.stdout, b"");
+    }
+}
+
+/// One plan per field this host does not implement; each is a valid plan, and each is refused
+/// with E0214 naming its plan path by `emit build` and by `exec run` (from the plan, and for a
+/// component with `--plan`), before anything runs or is written.
+#[test]
+fn what_the_host_does_not_implement_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE";
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        (
+            "signature",
+            &["stdout"],
+            &format!(
+                "[components.probe.trust]\nrequire-signature = true\nsigners = [{{ key = \"{key}\" }}]\n"
+            ),
+            "components.probe.trust.require-signature",
+        ),
+        (
+            "signers",
+            &["stdout"],
+            &format!("[components.probe.trust]\nsigners = [{{ key = \"{key}\" }}]\n"),
+            "components.probe.trust.signers",
+        ),
+        (
+            "metrics",
+            &["stdout"],
+            "[observability]\nmetrics = true\n",
+            "observability.metrics",
+        ),
+        (
+            "audit",
+            &["stdout"],
+            "[observability]\naudit = \"file:audit.log\"\n",
+            "observability.audit",
+        ),
+        (
+            "attest",
+            &["stdout"],
+            "[observability]\nattest = true\n",
+            "observability.attest",
+        ),
+        (
+            "tenant",
+            &["stdout"],
+            "[policy]\ntenant = \"acme\"\n",
+            "policy.tenant",
+        ),
+        (
+            "metrics-cap",
+            &["stdout", "metrics"],
+            "",
+            "components.probe.capabilities.metrics",
+        ),
+        (
+            "audit-cap",
+            &["stdout", "audit"],
+            "",
+            "components.probe.capabilities.audit",
+        ),
+        (
+            "attest-cap",
+            &["stdout", "attest"],
+            "",
+            "components.probe.capabilities.attest",
+        ),
+        (
+            "determinism",
+            &["stdio"],
+            "[policy]\ndeterminism = \"required\"\n",
+            "grants.stdin",
+        ),
+    ];
+    for (name, streams, extra, path) in cases {
+        let plan = probe_plan(dir.path(), name, streams, extra);
+        let plan = plan.to_str().unwrap();
+        let o = composectl(&["plan", "validate", plan], b"", dir.path());
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
+        let out = dir.path().join(format!("{name}.wasm"));
+        let o = composectl(
+            &["emit", "build", plan, "-o", out.to_str().unwrap()],
+            b"",
+            dir.path(),
+        );
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("error[E0214]"), "{name}: {err}");
+        assert!(err.contains(&format!("plan path: {path}")), "{name}: {err}");
+        assert!(!out.exists(), "{name}: emit wrote its output");
+        for args in [
+            vec!["exec", "run", plan, "--", "clock"],
+            vec![
+                "exec",
+                "run",
+                probe().to_str().unwrap(),
+                "--plan",
+                plan,
+                "--",
+                "clock",
+            ],
+        ] {
+            let o = composectl(&args, b"", dir.path());
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{name} {args:?}: {err}");
+            assert!(err.contains("error[E0214]"), "{name} {args:?}: {err}");
+            assert!(err.contains(path), "{name} {args:?}: {err}");
+            assert_eq!(o.stdout, b"", "{name} {args:?}: the guest ran");
+        }
+    }
+}
