@@ -68,7 +68,7 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
     let component_file = write("component.wasm", &emitted.bytes)?;
     let precompiled = if settings.precompile {
         let code = precompile(&emitted.bytes, plan, settings.emit.cache.as_ref())
-            .map_err(|m| fail(Code::EmitPrecompileFailed, m))?;
+            .map_err(|e| fail(e.code(), e.to_string()))?;
         let (bytes, compat) = code;
         let path = write("component.cwasm", &bytes)?;
         Some((path, Digest::of(&bytes), compat))
@@ -91,7 +91,7 @@ fn precompile(
     component: &[u8],
     plan: &Plan,
     cache: Option<&BlobStore>,
-) -> Result<(Vec<u8>, Digest), String> {
+) -> Result<(Vec<u8>, Digest), crate::PrecompileError> {
     crate::precompile::precompile(component, &plan.policy, cache)
         .map(|c| (c.bytes, c.compatibility))
 }
@@ -101,8 +101,8 @@ fn precompile(
     _component: &[u8],
     _plan: &Plan,
     _cache: Option<&compose_model::blobs::BlobStore>,
-) -> Result<(Vec<u8>, Digest), String> {
-    Err("precompiling needs compose-build's `precompile` feature (it links Wasmtime into the build script); enable it, or turn precompiling off".into())
+) -> Result<(Vec<u8>, Digest), crate::PrecompileError> {
+    Err(crate::PrecompileError::NotEnabled)
 }
 
 /// Writes `bytes` to `path` atomically unless the file already holds exactly them, so an

@@ -134,7 +134,8 @@ impl Config {
         let path = manifest_dir.join(plan_path);
         let mut files = vec![path.clone()];
         let fail = |error: EmitError, files: Vec<PathBuf>| CompileError { error, files };
-        let (plan, source) = read_plan(&path).map_err(|e| fail(e, files.clone()))?;
+        let (plan, source) =
+            crate::plan_file::read_plan(&path).map_err(|e| fail(e, files.clone()))?;
         let out_root = match &self.out_dir {
             Some(d) => d.clone(),
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
@@ -303,29 +304,6 @@ fn simple(code: Code, message: &str) -> EmitError {
         file: "plan".into(),
         source: None,
         diagnostics: vec![Diagnostic::new(code, "", message)],
-    }
-}
-
-/// Reads and checks a plan file (TOML or canonical CBOR); returns the TOML text for spans.
-pub(crate) fn read_plan(path: &Path) -> Result<(Plan, Option<String>), EmitError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| EmitError {
-        file: file.clone(),
-        source: None,
-        diagnostics: vec![Diagnostic::new(
-            Code::EmitSourceNotFound,
-            "",
-            format!("cannot read the plan `{file}`: {e}; check the path"),
-        )],
-    })?;
-    let (result, source) = plan::from_file_bytes(path, &bytes);
-    match result {
-        Ok(p) => Ok((p, source)),
-        Err(diagnostics) => Err(EmitError {
-            file,
-            source,
-            diagnostics,
-        }),
     }
 }
 

@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Message, MetadataCommand};
 
+use crate::GuestBuildError;
+
 /// Builds the named packages of the Cargo workspace at `manifest` for `wasm32-wasip2` (release)
 /// into `target_dir`, and returns each package's component: package name → `.wasm` path.
 ///
@@ -15,7 +17,7 @@ pub fn build_guests(
     manifest: &Path,
     packages: &[&str],
     target_dir: &Path,
-) -> Result<BTreeMap<String, PathBuf>, String> {
+) -> Result<BTreeMap<String, PathBuf>, GuestBuildError> {
     Ok(build_guests_tracked(manifest, packages, target_dir)?
         .into_iter()
         .map(|(name, g)| (name, g.wasm))
@@ -38,12 +40,15 @@ pub(crate) fn build_guests_tracked(
     manifest: &Path,
     packages: &[&str],
     target_dir: &Path,
-) -> Result<BTreeMap<String, BuiltGuest>, String> {
+) -> Result<BTreeMap<String, BuiltGuest>, GuestBuildError> {
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)
         .no_deps()
         .exec()
-        .map_err(|e| format!("cannot read the workspace `{}`: {e}", manifest.display()))?;
+        .map_err(|e| GuestBuildError::Workspace {
+            manifest: manifest.to_owned(),
+            message: e.to_string(),
+        })?;
     for p in packages {
         if !metadata
             .workspace_packages()
@@ -55,11 +60,11 @@ pub(crate) fn build_guests_tracked(
                 .iter()
                 .map(|w| format!("`{}`", w.name))
                 .collect();
-            return Err(format!(
-                "no crate `{p}` in the workspace `{}`; it has {}",
-                metadata.workspace_root,
-                names.join(", ")
-            ));
+            return Err(GuestBuildError::NoSuchCrate {
+                name: (*p).to_owned(),
+                workspace: metadata.workspace_root.clone().into_std_path_buf(),
+                available: names.join(", "),
+            });
         }
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -89,7 +94,7 @@ pub(crate) fn build_guests_tracked(
     for p in packages {
         cmd.args(["--package", p]);
     }
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut child = cmd.spawn().map_err(GuestBuildError::Cargo)?;
     // Cargo's progress ("Compiling greeter …") goes on to our stderr as it comes, so a long
     // first build shows what it is doing; it is also kept for the error message.
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -118,11 +123,9 @@ pub(crate) fn build_guests_tracked(
     if let Some(mut out) = child.stdout.take() {
         use std::io::Read;
         out.read_to_end(&mut stdout)
-            .map_err(|e| format!("cannot read cargo's output: {e}"))?;
+            .map_err(GuestBuildError::Cargo)?;
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("cannot wait for cargo: {e}"))?;
+    let status = child.wait().map_err(GuestBuildError::Cargo)?;
     let stderr_text = progress.join().unwrap_or_default();
     let mut found = BTreeMap::new();
     for message in Message::parse_stream(&stdout[..]).flatten() {
@@ -139,17 +142,15 @@ pub(crate) fn build_guests_tracked(
         }
     }
     if !status.success() {
-        return Err(format!(
-            "`cargo build --target wasm32-wasip2` failed for {}:\n{stderr_text}",
-            packages.join(", ")
-        ));
+        return Err(GuestBuildError::Failed {
+            packages: packages.join(", "),
+            output: stderr_text,
+        });
     }
     let mut built = BTreeMap::new();
     for p in packages {
         let Some(wasm) = found.remove(*p) else {
-            return Err(format!(
-                "crate `{p}` built but produced no `.wasm`; is it a `bin` or a `cdylib`?"
-            ));
+            return Err(GuestBuildError::NoComponent((*p).to_owned()));
         };
         let mut inputs = dep_info(&wasm.with_extension("d"));
         if let Some(pkg) = metadata

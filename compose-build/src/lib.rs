@@ -26,18 +26,26 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod bundle;
+mod checks;
 pub mod codegen;
 mod compose;
 mod config;
 mod emit;
+mod error;
 mod guest;
+mod host_wit;
+mod options;
+mod plan_file;
 #[cfg(feature = "precompile")]
 pub mod precompile;
 mod source;
+mod surface;
 pub mod typed;
 
 pub use bundle::Bundle;
 pub use compose_model::blobs::BlobStore;
 pub use config::{CompileError, Compiled, Config, compile};
-pub use emit::{EmitError, EmitOptions, Emitted, emit, emit_plan};
+pub use emit::{Emitted, emit, emit_plan};
+pub use error::{EmitError, GuestBuildError, PrecompileError};
 pub use guest::build_guests;
+pub use options::EmitOptions;

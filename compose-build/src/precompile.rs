@@ -10,6 +10,8 @@ use compose_model::blobs::BlobStore;
 use compose_model::plan::Policy;
 use wasmtime::Engine;
 
+use crate::PrecompileError;
+
 pub use compose_engine::{compatibility, engine_config};
 
 /// Precompiled code and the compatibility digest of the engine that made it.
@@ -27,9 +29,9 @@ pub fn precompile(
     component: &[u8],
     policy: &Policy,
     cache: Option<&BlobStore>,
-) -> Result<Code, String> {
+) -> Result<Code, PrecompileError> {
     let engine = Engine::new(&engine_config(policy))
-        .map_err(|e| format!("cannot configure Wasmtime: {e:#}"))?;
+        .map_err(|e| PrecompileError::Configure(format!("{e:#}")))?;
     let compat = compatibility(&engine);
     let mut material = Digest::of(component).as_bytes().to_vec();
     material.extend_from_slice(compat.as_bytes());
@@ -43,7 +45,7 @@ pub fn precompile(
     }
     let bytes = engine
         .precompile_component(component)
-        .map_err(|e| format!("Wasmtime cannot compile the composed component: {e:#}"))?;
+        .map_err(|e| PrecompileError::Compile(format!("{e:#}")))?;
     if let Some(c) = cache
         && let Ok(d) = c.put(&bytes)
     {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use compose_model::plan::{Diagnostic, Plan, Source};
 use compose_model::{Code, Digest};
 
-use crate::emit::EmitOptions;
+use crate::EmitOptions;
 use crate::guest::{BuiltGuest, build_guests_tracked};
 
 /// A component's bytes, digest, and where they came from.
@@ -167,14 +167,7 @@ fn build_crates(
         Some(t) => t.clone(),
         None => manifest.parent().unwrap_or(Path::new(".")).join("target"),
     };
-    build_guests_tracked(&manifest, crates, &target).map_err(|e| {
-        let code = if e.starts_with("no crate") || e.starts_with("cannot read") {
-            Code::EmitSourceNotFound
-        } else {
-            Code::EmitGuestBuildFailed
-        };
-        (code, e)
-    })
+    build_guests_tracked(&manifest, crates, &target).map_err(|e| (e.code(), e.to_string()))
 }
 
 fn nearest_manifest(dir: &Path) -> Option<PathBuf> {

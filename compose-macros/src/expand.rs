@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use compose_build::Config;
 use compose_build::codegen::type_name_for;
+use compose_model::Code;
 use compose_model::plan::{self, Diagnostic, Plan};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
+use crate::coded;
 use crate::input::Input;
 
 /// Expands an invocation; on errors, the errors and a stub of the type (so rustc reports only
@@ -50,7 +52,7 @@ fn try_expand(input: Input) -> Result<TokenStream, Failure> {
     if input.path.is_some() && input.inline {
         errors.push(syn::Error::new(
             input.path.as_ref().map_or(Span::call_site(), |p| p.span()),
-            "E0602: `path` names a plan file, so the plan cannot also be written inline; keep one of them",
+            coded(Code::MacroOption, "`path` names a plan file, so the plan cannot also be written inline; keep one of them"),
         ));
         return Err((errors, given_name));
     }
@@ -61,8 +63,7 @@ fn try_expand(input: Input) -> Result<TokenStream, Failure> {
         if !dir.exists() {
             errors.push(syn::Error::new(
                 w.span(),
-                format!(
-                    "E0404: the guest workspace `{}` does not exist; give a folder with a `Cargo.toml`, relative to this crate's `Cargo.toml`",
+                coded_fmt!(Code::EmitSourceNotFound, "the guest workspace `{}` does not exist; give a folder with a `Cargo.toml`, relative to this crate's `Cargo.toml`",
                     dir.display()
                 ),
             ));
@@ -92,7 +93,7 @@ fn inline(
     if !input.inline {
         errors.push(syn::Error::new(
             Span::call_site(),
-            "E0601: `compose!` needs a plan: write it inline (`components: { … }`, …) or name a file with `compose!(\"compose.toml\")`",
+            coded(Code::MacroSyntax, "`compose!` needs a plan: write it inline (`components: { … }`, …) or name a file with `compose!(\"compose.toml\")`"),
         ));
         return Err((errors, given));
     }
@@ -127,8 +128,7 @@ fn from_file(
         Err(e) => {
             errors.push(syn::Error::new(
                 lit.span(),
-                format!(
-                    "E0404: cannot read the plan `{}`: {e}; the path is relative to this crate's `Cargo.toml`",
+                coded_fmt!(Code::EmitSourceNotFound, "cannot read the plan `{}`: {e}; the path is relative to this crate's `Cargo.toml`",
                     path.display()
                 ),
             ));

@@ -6,11 +6,14 @@
 //! is one key) or string literals (`"example:greet/greeter"`). Either `:` or `=` separates a
 //! key from its value.
 
+use compose_model::Code;
 use compose_model::plan::{Kind, Node};
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitBool, LitInt, LitStr, Token, braced, bracketed};
+
+use crate::coded;
 
 /// A parsed invocation.
 pub struct Input {
@@ -73,7 +76,7 @@ impl Parse for Input {
             let lit: LitStr = input.parse()?;
             if !input.is_empty() {
                 return Err(input.error(
-                    "E0601: unexpected tokens after the plan file; write `compose!(\"compose.toml\")` or `compose!(path = \"compose.toml\", …)`",
+                    coded(Code::MacroSyntax, "unexpected tokens after the plan file; write `compose!(\"compose.toml\")` or `compose!(path = \"compose.toml\", …)`"),
                 ));
             }
             out.path = Some(lit);
@@ -140,7 +143,7 @@ fn set<T>(slot: &mut Option<T>, value: T, errors: &mut Vec<syn::Error>, span: Sp
     if slot.is_some() {
         errors.push(syn::Error::new(
             span,
-            "E0602: this option is given twice; keep one",
+            coded(Code::MacroOption, "this option is given twice; keep one"),
         ));
     } else {
         *slot = Some(value);
@@ -153,8 +156,9 @@ fn separator(input: ParseStream, key: &str) -> syn::Result<()> {
     } else if input.peek(Token![=]) {
         input.parse::<Token![=]>()?;
     } else {
-        return Err(input.error(format!(
-            "E0601: expected `:` after `{key}`; write `{key}: <value>`"
+        return Err(input.error(coded_fmt!(
+            Code::MacroSyntax,
+            "expected `:` after `{key}`; write `{key}: <value>`"
         )));
     }
     Ok(())
@@ -169,9 +173,10 @@ fn parse_key(input: ParseStream) -> syn::Result<(String, Span)> {
     if input.peek(Ident::peek_any) {
         return word(input);
     }
-    Err(input.error(
-        "E0601: expected a key (a name such as `components`, or a string such as `\"wasi:cli/run\"`)",
-    ))
+    Err(input.error(coded(
+        Code::MacroSyntax,
+        "expected a key (a name such as `components`, or a string such as `\"wasi:cli/run\"`)",
+    )))
 }
 
 /// A word: identifiers joined by dashes, read as one string.
@@ -260,7 +265,8 @@ fn parse_value(input: ParseStream, spans: &mut Spans) -> syn::Result<Node> {
             span: spans.add(span),
         });
     }
-    Err(input.error(
-        "E0601: expected a value: a string, an integer, `true` or `false`, a word, `[…]` or `{…}`",
-    ))
+    Err(input.error(coded(
+        Code::MacroSyntax,
+        "expected a value: a string, an integer, `true` or `false`, a word, `[…]` or `{…}`",
+    )))
 }

@@ -66,6 +66,18 @@
 //! digests before anything runs. The crate is rebuilt when the plan file, a guest's sources
 //! or its WIT change (each is `include_bytes!`-tracked).
 
+/// A message prefixed with its code from the code table (`E0601: …`), as the macro's errors
+/// are written; `coded_fmt!` is the same with `format!` arguments.
+fn coded(code: compose_model::Code, text: &str) -> String {
+    format!("{code}: {text}")
+}
+
+macro_rules! coded_fmt {
+    ($code:expr, $($fmt:tt)*) => {
+        format!("{}: {}", $code, format!($($fmt)*))
+    };
+}
+
 mod expand;
 mod input;
 

@@ -177,6 +177,9 @@ codes! {
     ExecStackOverflow = "E0508", "the component overflowed its stack";
     /// An embedded plan or component does not match the digest recorded at build time.
     ExecEmbeddedMismatch = "E0509", "embedded plan or component does not match its recorded digest";
+    /// The host itself failed: it could not listen on an address, start a thread or an async
+    /// runtime. Nothing is wrong with the composition.
+    ExecHostIo = "E0510", "the host could not do its own I/O (listen, start a thread or runtime)";
 
     // The `compose!` macro.
     /// The macro's input is not valid syntax for its grammar.

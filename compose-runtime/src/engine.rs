@@ -98,7 +98,7 @@ impl Runtime {
             })
             .map_err(|e| {
                 ExecError::new(
-                    Code::ExecInvalidComponent,
+                    Code::ExecHostIo,
                     format!("cannot start the epoch thread: {e}"),
                 )
             })?;

@@ -170,7 +170,7 @@ fn serve_until(
 }
 
 fn io_error(what: &str, e: std::io::Error) -> ExecError {
-    ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e}"))
+    ExecError::new(Code::ExecHostIo, format!("{what}: {e}"))
 }
 
 fn prepare(

@@ -456,3 +456,25 @@ api-key = "env:COMPOSE_TEST_BEARER"
     assert!(body.contains("UnknownToken"), "{body}");
     assert!(!body.contains(KEY));
 }
+
+/// A host that cannot listen on its address (it is taken) stops with the host-I/O code, not
+/// with one that blames the composition.
+#[test]
+fn an_address_in_use_is_a_host_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), "", "");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(["exec", "serve"])
+        .arg(&plan)
+        .args(["--addr", &addr, "--cache-dir"])
+        .arg(dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[E0510]"), "{err}");
+    drop(taken);
+}

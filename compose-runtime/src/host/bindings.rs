@@ -1,8 +1,14 @@
-//! The `bindgen!` for the project's own `std:*` WIT packages that the host implements.
+//! The `bindgen!` for the project's own `std:*` WIT packages that the host implements, and the
+//! host types of their resources.
 
 wasmtime::component::bindgen!({
     path: "../wit/std-secrets",
     world: "std:secrets/secret-user",
-    with: { "std:secrets/store.token": super::secrets_store::TokenHandle },
+    with: { "std:secrets/store.token": TokenHandle },
     imports: { default: trappable },
 });
+
+/// A `std:secrets/store.token` a guest opened: only its name; the value stays with the backend.
+pub struct TokenHandle {
+    pub(super) name: String,
+}

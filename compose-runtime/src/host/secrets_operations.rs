@@ -4,8 +4,9 @@
 
 use wasmtime::component::Resource;
 
+use super::bindings::TokenHandle;
 use super::bindings::std::secrets::{operations, store};
-use super::secrets_store::{AddedHeader, SecretsView, TokenHandle, from_backend};
+use super::secrets_store::{AddedHeader, SecretsView, from_backend};
 use crate::secrets::Algorithm;
 
 /// The most secret headers one instance may attach to its outgoing requests.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use compose_model::plan::Plan;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
+use super::bindings::TokenHandle;
 use super::bindings::std::secrets::store;
 use crate::secrets::{SecretBackend, SecretError};
 use crate::{Effective, HostPolicy};
@@ -27,11 +28,6 @@ pub(crate) fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A token a guest opened: only its name; the value stays with the backend.
-pub struct TokenHandle {
-    pub(super) name: String,
 }
 
 /// A token the run was granted: its backend and reference, and whether guests may see it.
