@@ -215,11 +215,14 @@ impl Builder {
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
         let (_handle, signal) = crate::shutdown_channel();
+        let mut options = crate::ServeOptions::new(addr);
+        // Like `main`, this serves a whole process: SIGINT and SIGTERM stop it gracefully.
+        options.stop_on_signals = true;
         crate::serve_with(
             &plan,
             self.embedded.component,
             &self.host,
-            &crate::ServeOptions::new(addr),
+            &options,
             |bound| eprintln!("serving http://{bound}/"),
             signal,
         )

@@ -45,4 +45,6 @@ macro_rules! include_composed {
 pub use error::ExecError;
 pub use host::HostState;
 pub use policy::{Effective, HostPolicy};
-pub use serve::{ServeOptions, ShutdownHandle, ShutdownSignal, serve_with, shutdown_channel};
+pub use serve::{
+    ServeOptions, ShutdownHandle, ShutdownSignal, serve_async, serve_with, shutdown_channel,
+};

@@ -38,6 +38,9 @@ pub struct ServeOptions {
     /// Concurrent instances the pooling allocator holds (each request is one) when the plan's
     /// `policy.concurrency` does not say. Default: 1,000.
     pub pool_size: u32,
+    /// Whether SIGINT and SIGTERM shut the server down gracefully. Default: `false`: a library
+    /// installs no signal handlers unless asked (`composectl` and `compose!` binaries ask).
+    pub stop_on_signals: bool,
 }
 
 impl ServeOptions {
@@ -47,11 +50,13 @@ impl ServeOptions {
             addr,
             shutdown_timeout: Duration::from_secs(10),
             pool_size: 1000,
+            stop_on_signals: false,
         }
     }
 }
 
-/// Tells a running server to shut down gracefully (as SIGINT or SIGTERM do).
+/// Tells a running server to shut down gracefully (as SIGINT or SIGTERM do, when
+/// [`ServeOptions::stop_on_signals`] is set).
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle(watch::Sender<bool>);
 
@@ -93,9 +98,8 @@ struct Service {
 
 impl crate::Runtime {
     /// Serves a composition exporting `wasi:http/incoming-handler` on `options.addr` until
-    /// SIGINT, SIGTERM or `shutdown` (if given) asks it to stop; then stops accepting and lets
-    /// in-flight requests finish within `options.shutdown_timeout`. `ready` is called with the
-    /// bound address once the server accepts connections.
+    /// the process ends (or SIGINT or SIGTERM, with `options.stop_on_signals`); see
+    /// [`serve_with`], which also takes a shutdown signal. Blocks the calling thread.
     ///
     /// This runtime's engine is not used: serving needs the pooling allocator, so an engine
     /// configured for it is made from the plan's policy.
@@ -107,8 +111,8 @@ impl crate::Runtime {
         options: &ServeOptions,
         ready: impl FnOnce(SocketAddr) + Send,
     ) -> Result<(), ExecError> {
-        let (tx, rx) = watch::channel(false);
-        serve_until(plan, component, host, options, ready, tx, rx)
+        let (_handle, signal) = shutdown_channel();
+        serve_with(plan, component, host, options, ready, signal)
     }
 }
 
@@ -121,7 +125,13 @@ pub fn shutdown_channel() -> (ShutdownHandle, ShutdownSignal) {
 /// The receiving side of [`shutdown_channel`].
 pub struct ShutdownSignal(watch::Sender<bool>, watch::Receiver<bool>);
 
-/// [`crate::Runtime::serve`], also stopping when `signal`'s handle is used.
+/// Serves a composition exporting `wasi:http/incoming-handler` on `options.addr` until
+/// `signal`'s handle (or SIGINT or SIGTERM, with `options.stop_on_signals`) asks it to stop;
+/// then stops accepting and lets in-flight requests finish within `options.shutdown_timeout`.
+/// `ready` is called with the bound address once the server accepts connections.
+///
+/// Blocks the calling thread on an async runtime of its own. Inside an async runtime, use
+/// [`serve_async`] instead: this refuses to block there (`E0510`) rather than panic.
 pub fn serve_with(
     plan: &Plan,
     component: &[u8],
@@ -130,18 +140,31 @@ pub fn serve_with(
     ready: impl FnOnce(SocketAddr) + Send,
     signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
-    serve_until(plan, component, host, options, ready, signal.0, signal.1)
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(ExecError::new(
+            Code::ExecHostIo,
+            "`serve_with` blocks its thread, and this thread runs an async runtime; call `serve_async` from async code instead",
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io_error("cannot start the async runtime", e))?;
+    rt.block_on(serve_async(plan, component, host, options, ready, signal))
 }
 
-fn serve_until(
+/// [`serve_with`] on the caller's async runtime (Tokio's): resolves when the server has shut
+/// down. Compiling the component at the start blocks the current task for as long as that
+/// takes.
+pub async fn serve_async(
     plan: &Plan,
     component: &[u8],
     host: &HostPolicy,
     options: &ServeOptions,
     ready: impl FnOnce(SocketAddr) + Send,
-    stop_tx: watch::Sender<bool>,
-    stop_rx: watch::Receiver<bool>,
+    signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
+    let ShutdownSignal(stop_tx, stop_rx) = signal;
     // A request never reads the server's standard input, whatever the plan grants.
     let mut host = host.clone();
     host.serving = true;
@@ -159,11 +182,7 @@ fn serve_until(
         session,
         next_id: AtomicU64::new(1),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| io_error("cannot start the async runtime", e))?;
-    rt.block_on(accept_loop(service, options, ready, stop_tx, stop_rx))?;
+    accept_loop(service, options, ready, stop_tx, stop_rx).await?;
     // `runtime` (and its epoch ticker) lives until every request is done.
     drop(runtime);
     Ok(())
@@ -212,9 +231,13 @@ async fn accept_loop(
     let local = listener
         .local_addr()
         .map_err(|e| io_error("cannot read the bound address", e))?;
-    // SIGINT and SIGTERM ask for a graceful shutdown.
+    // SIGINT and SIGTERM ask for a graceful shutdown, when the caller wants that.
     let signals = stop_tx.clone();
+    let listen = options.stop_on_signals;
     tokio::spawn(async move {
+        if !listen {
+            return;
+        }
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {

@@ -121,6 +121,7 @@ impl ExecCommand {
                 let mut options = ServeOptions::new(addr);
                 options.shutdown_timeout = std::time::Duration::from_millis(shutdown_timeout_ms);
                 options.pool_size = pool_size;
+                options.stop_on_signals = true;
                 let (_handle, signal) = compose_runtime::shutdown_channel();
                 let served = compose_runtime::serve_with(
                     &plan,
