@@ -225,21 +225,16 @@ fn cycles(cx: &mut Cx, plan: &Plan) {
 /// Required requests are granted; every grant is requested by some component.
 fn capabilities(cx: &mut Cx, plan: &Plan) {
     let g = &plan.grants;
-    let flags = [
-        Capability::Stdin,
-        Capability::Stdout,
-        Capability::Stderr,
-        Capability::Args,
-        Capability::Clocks,
-        Capability::Random,
-        Capability::Metrics,
-        Capability::Audit,
-        Capability::Attest,
-    ];
+    // Every flag but `stdio`, which stands for the three streams.
+    let flags: Vec<Capability> = Capability::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.kind() == CapabilityKind::Flag && *c != Capability::Stdio)
+        .collect();
     // A stream is requested by its own name or by `stdio`, and granted likewise; a component
     // that requires `stdio` is told about `stdio` once, not about each stream.
     let mut told = BTreeSet::new();
-    for cap in flags {
+    for &cap in &flags {
         let granted = g.grants(cap);
         for (cname, c) in &plan.components {
             let caps = &c.capabilities;
@@ -270,13 +265,7 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
         } else {
             std::slice::from_ref(&cap)
         };
-        let own = match cap {
-            Capability::Stdio => g.stdio,
-            Capability::Stdin => g.stdin,
-            Capability::Stdout => g.stdout,
-            Capability::Stderr => g.stderr,
-            other => g.grants(other),
-        };
+        let own = g.flag(cap);
         let requested = plan.components.values().any(|c| {
             covers
                 .iter()

@@ -203,8 +203,28 @@ impl Wire {
     }
 }
 
+/// How a capability is requested and granted: the one column that drives reading, checking
+/// and the runtime's allowances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CapabilityKind {
+    /// Granted or not as a whole: requested `"required"`/`"optional"`, granted `true`.
+    Flag,
+    /// Environment variables by name.
+    Names,
+    /// Preopened directories, by guest path.
+    Dirs,
+    /// Destinations (`host:port`) for sockets or HTTP.
+    Destinations,
+    /// Secret tokens, defined under `[secrets]`.
+    Tokens,
+}
+
+/// The capability table: each row is a capability's variant, its name in plans, its kind, and
+/// for a flag the field of [`Capabilities`] and [`Grants`] that holds it. Adding a capability
+/// is a row here (and, for a flag, its two fields) plus its host file in the runtime.
 macro_rules! capabilities {
-    ($($variant:ident = $name:literal,)*) => {
+    ($($variant:ident = $name:literal, $kind:ident $(($field:ident))?;)*) => {
         /// A kind of host capability.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -225,26 +245,68 @@ macro_rules! capabilities {
             pub fn parse(s: &str) -> Option<Capability> {
                 match s { $($name => Some(Capability::$variant),)* _ => None }
             }
+
+            /// How it is requested and granted.
+            pub fn kind(self) -> CapabilityKind {
+                match self { $(Capability::$variant => CapabilityKind::$kind,)* }
+            }
+        }
+
+        impl Capabilities {
+            /// How a flag capability is requested, as written (`stdio` does not count for a
+            /// stream here; see [`Capabilities::flag_need`]). `None` for other kinds.
+            pub fn flag(&self, cap: Capability) -> Option<Need> {
+                match cap {
+                    $($(Capability::$variant => self.$field,)?)*
+                    _ => None,
+                }
+            }
+
+            /// Sets how a flag capability is requested; other kinds are left alone.
+            pub fn set_flag(&mut self, cap: Capability, need: Option<Need>) {
+                match cap {
+                    $($(Capability::$variant => self.$field = need,)?)*
+                    _ => {}
+                }
+            }
+        }
+
+        impl Grants {
+            /// Whether a flag capability is granted, as written. `false` for other kinds.
+            pub fn flag(&self, cap: Capability) -> bool {
+                match cap {
+                    $($(Capability::$variant => self.$field,)?)*
+                    _ => false,
+                }
+            }
+
+            /// Grants a flag capability or not; other kinds are left alone.
+            pub fn set_flag(&mut self, cap: Capability, granted: bool) {
+                match cap {
+                    $($(Capability::$variant => self.$field = granted,)?)*
+                    _ => {}
+                }
+            }
         }
     };
 }
 
 capabilities! {
-    Stdio = "stdio",
-    Stdin = "stdin",
-    Stdout = "stdout",
-    Stderr = "stderr",
-    Args = "args",
-    Env = "env",
-    Dirs = "dirs",
-    Network = "network",
-    Http = "http",
-    Clocks = "clocks",
-    Random = "random",
-    Secrets = "secrets",
-    Metrics = "metrics",
-    Audit = "audit",
-    Attest = "attest",
+    Stdio = "stdio", Flag(stdio);
+    Stdin = "stdin", Flag(stdin);
+    Stdout = "stdout", Flag(stdout);
+    Stderr = "stderr", Flag(stderr);
+    Args = "args", Flag(args);
+    Env = "env", Names;
+    Dirs = "dirs", Dirs;
+    Network = "network", Destinations;
+    Http = "http", Destinations;
+    Clocks = "clocks", Flag(clocks);
+    Random = "random", Flag(random);
+    Secrets = "secrets", Tokens;
+    Metrics = "metrics", Flag(metrics);
+    Audit = "audit", Flag(audit);
+    Attest = "attest", Flag(attest);
 }
 
 impl Capability {
@@ -329,22 +391,13 @@ impl Capabilities {
 
     /// Whether the capability is requested at all.
     pub fn requests(&self, cap: Capability) -> bool {
-        match cap {
-            Capability::Stdio => self.stdio.is_some(),
-            Capability::Stdin => self.stdin.is_some(),
-            Capability::Stdout => self.stdout.is_some(),
-            Capability::Stderr => self.stderr.is_some(),
-            Capability::Args => self.args.is_some(),
-            Capability::Env => self.env.is_some(),
-            Capability::Dirs => !self.dirs.is_empty(),
-            Capability::Network => self.network.is_some(),
-            Capability::Http => self.http.is_some(),
-            Capability::Clocks => self.clocks.is_some(),
-            Capability::Random => self.random.is_some(),
-            Capability::Secrets => self.secrets.is_some(),
-            Capability::Metrics => self.metrics.is_some(),
-            Capability::Audit => self.audit.is_some(),
-            Capability::Attest => self.attest.is_some(),
+        match cap.kind() {
+            CapabilityKind::Flag => self.flag(cap).is_some(),
+            CapabilityKind::Names => self.env.is_some(),
+            CapabilityKind::Dirs => !self.dirs.is_empty(),
+            CapabilityKind::Destinations if cap == Capability::Network => self.network.is_some(),
+            CapabilityKind::Destinations => self.http.is_some(),
+            CapabilityKind::Tokens => self.secrets.is_some(),
         }
     }
 
@@ -352,18 +405,10 @@ impl Capabilities {
     /// `clocks`, `random`, `metrics`, `audit`, `attest`) is requested; a stream is also
     /// requested by `stdio`. `None` when it is not requested, or not a flag.
     pub fn flag_need(&self, cap: Capability) -> Option<Need> {
-        match cap {
-            Capability::Stdio => self.stdio,
-            Capability::Stdin => self.stdin.or(self.stdio),
-            Capability::Stdout => self.stdout.or(self.stdio),
-            Capability::Stderr => self.stderr.or(self.stdio),
-            Capability::Args => self.args,
-            Capability::Clocks => self.clocks,
-            Capability::Random => self.random,
-            Capability::Metrics => self.metrics,
-            Capability::Audit => self.audit,
-            Capability::Attest => self.attest,
-            _ => None,
+        if cap.is_stream() {
+            self.flag(cap).or(self.stdio)
+        } else {
+            self.flag(cap)
         }
     }
 }
@@ -479,22 +524,14 @@ impl Grants {
     /// Whether the plan grants `cap` at all (a stream also through `stdio`; a list capability
     /// when it lists anything). Secrets are granted by `[secrets]`, not here: `false`.
     pub fn grants(&self, cap: Capability) -> bool {
-        match cap {
-            Capability::Stdio => self.stdio,
-            Capability::Stdin => self.stdin || self.stdio,
-            Capability::Stdout => self.stdout || self.stdio,
-            Capability::Stderr => self.stderr || self.stdio,
-            Capability::Args => self.args,
-            Capability::Env => !self.env.is_empty(),
-            Capability::Dirs => !self.dirs.is_empty(),
-            Capability::Network => !self.network.is_empty(),
-            Capability::Http => !self.http.is_empty(),
-            Capability::Clocks => self.clocks,
-            Capability::Random => self.random,
-            Capability::Secrets => false,
-            Capability::Metrics => self.metrics,
-            Capability::Audit => self.audit,
-            Capability::Attest => self.attest,
+        match cap.kind() {
+            CapabilityKind::Flag if cap.is_stream() => self.flag(cap) || self.stdio,
+            CapabilityKind::Flag => self.flag(cap),
+            CapabilityKind::Names => !self.env.is_empty(),
+            CapabilityKind::Dirs => !self.dirs.is_empty(),
+            CapabilityKind::Destinations if cap == Capability::Network => !self.network.is_empty(),
+            CapabilityKind::Destinations => !self.http.is_empty(),
+            CapabilityKind::Tokens => false,
         }
     }
 }

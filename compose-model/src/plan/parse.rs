@@ -49,6 +49,7 @@ const OBSERVABILITY: &[&str] = &["metrics", "audit", "attest"];
 const TRUST: &[&str] = &["require-signature", "signers"];
 const SIGNER: &[&str] = &["key", "sigstore", "issuer", "pkcs11"];
 
+const DESTINATION: &str = "a destination; write `host` or `host:port`";
 const INTERFACE_RULE: &str =
     "an interface name; write `namespace:package/interface`, optionally with `@version`";
 
@@ -453,18 +454,9 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
         let Some(cap) = capability_key(cx, &p, n, name, key_span) else {
             continue;
         };
-        match cap {
-            Capability::Stdio => caps.stdio = simple_request(cx, &p, n),
-            Capability::Stdin => caps.stdin = simple_request(cx, &p, n),
-            Capability::Stdout => caps.stdout = simple_request(cx, &p, n),
-            Capability::Stderr => caps.stderr = simple_request(cx, &p, n),
-            Capability::Args => caps.args = simple_request(cx, &p, n),
-            Capability::Clocks => caps.clocks = simple_request(cx, &p, n),
-            Capability::Random => caps.random = simple_request(cx, &p, n),
-            Capability::Metrics => caps.metrics = simple_request(cx, &p, n),
-            Capability::Audit => caps.audit = simple_request(cx, &p, n),
-            Capability::Attest => caps.attest = simple_request(cx, &p, n),
-            Capability::Env => {
+        match cap.kind() {
+            CapabilityKind::Flag => caps.set_flag(cap, simple_request(cx, &p, n)),
+            CapabilityKind::Names => {
                 caps.env = list_request(
                     cx,
                     &p,
@@ -475,28 +467,21 @@ fn capabilities(cx: &mut Cx, path: &str, node: &Node) -> Capabilities {
                 )
                 .map(|(names, need)| EnvRequest { names, need });
             }
-            Capability::Network | Capability::Http => {
-                let r = list_request(
-                    cx,
-                    &p,
-                    n,
-                    "allow",
-                    is_destination,
-                    "a destination; write `host` or `host:port`",
-                )
-                .map(|(allow, need)| AllowRequest { allow, need });
+            CapabilityKind::Destinations => {
+                let r = list_request(cx, &p, n, "allow", is_destination, DESTINATION)
+                    .map(|(allow, need)| AllowRequest { allow, need });
                 if cap == Capability::Network {
                     caps.network = r;
                 } else {
                     caps.http = r;
                 }
             }
-            Capability::Secrets => {
+            CapabilityKind::Tokens => {
                 caps.secrets =
                     list_request(cx, &p, n, "tokens", is_kebab, "a kebab-case token name")
                         .map(|(tokens, need)| SecretsRequest { tokens, need });
             }
-            Capability::Dirs => caps.dirs = dir_requests(cx, &p, n),
+            CapabilityKind::Dirs => caps.dirs = dir_requests(cx, &p, n),
         }
     }
     let streams = [caps.stdin, caps.stdout, caps.stderr].map(|s| s.is_some());
@@ -605,39 +590,21 @@ fn grants(cx: &mut Cx, path: &str, node: &Node) -> Grants {
         let Some(cap) = capability_key(cx, &p, n, name, key_span) else {
             continue;
         };
-        let flag = |cx: &mut Cx| cx.boolean(&p, n).unwrap_or(false);
-        match cap {
-            Capability::Stdio => g.stdio = flag(cx),
-            Capability::Stdin => g.stdin = flag(cx),
-            Capability::Stdout => g.stdout = flag(cx),
-            Capability::Stderr => g.stderr = flag(cx),
-            Capability::Args => g.args = flag(cx),
-            Capability::Clocks => g.clocks = flag(cx),
-            Capability::Random => g.random = flag(cx),
-            Capability::Metrics => g.metrics = flag(cx),
-            Capability::Audit => g.audit = flag(cx),
-            Capability::Attest => g.attest = flag(cx),
-            Capability::Env => {
+        match cap.kind() {
+            CapabilityKind::Flag => g.set_flag(cap, cx.boolean(&p, n).unwrap_or(false)),
+            CapabilityKind::Names => {
                 g.env = cx.strings(&p, n, is_env_name, "an environment variable name")
             }
-            Capability::Network => {
-                g.network = cx.strings(
-                    &p,
-                    n,
-                    is_destination,
-                    "a destination; write `host` or `host:port`",
-                )
+            CapabilityKind::Destinations => {
+                let list = cx.strings(&p, n, is_destination, DESTINATION);
+                if cap == Capability::Network {
+                    g.network = list;
+                } else {
+                    g.http = list;
+                }
             }
-            Capability::Http => {
-                g.http = cx.strings(
-                    &p,
-                    n,
-                    is_destination,
-                    "a destination; write `host` or `host:port`",
-                )
-            }
-            Capability::Dirs => g.dirs = dir_grants(cx, &p, n),
-            Capability::Secrets => {
+            CapabilityKind::Dirs => g.dirs = dir_grants(cx, &p, n),
+            CapabilityKind::Tokens => {
                 cx.error(Code::PlanUnknownField, &p, Some(n), "secrets are granted by defining them in `[secrets]`, not in `[grants]`; move them there");
             }
         }
