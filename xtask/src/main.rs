@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod bench_binary;
+mod bench_compare;
 mod bench_exec;
 mod bench_serve;
 mod ci;
@@ -29,6 +30,9 @@ Tasks:
                      what the macro adds to a no-op and a guest-touching `cargo build`
   bench-serve        wrk load (64 connections, 30 s) on the `hello-http` binary and on
                      `wasmtime serve` of the same component (needs wrk: apt-get install -y wrk)
+  bench-compare BASE NEW
+                     two composectl binaries against each other in one run: warm exec run
+                     (interleaved rounds) and exec serve under wrk (taking turns)
   fuzz [SECONDS]     run each cargo-fuzz target for SECONDS (default 60); needs nightly and
                      cargo-fuzz (`cargo +nightly install cargo-fuzz`)
 ";
@@ -42,6 +46,13 @@ fn main() -> ExitCode {
         Some("bench-exec") => bench_exec::run(),
         Some("bench-binary") => bench_binary::run(),
         Some("bench-serve") => bench_serve::run(),
+        Some("bench-compare") => match (args.get(1), args.get(2)) {
+            (Some(base), Some(new)) => bench_compare::run(base, new),
+            _ => {
+                eprint!("error: `bench-compare` takes two composectl binaries\n\n{HELP}");
+                return ExitCode::from(2);
+            }
+        },
         Some("fuzz") => fuzz::run(args.get(1).map(String::as_str)),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
