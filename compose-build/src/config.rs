@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::MetadataCommand;
 use compose_model::Code;
 use compose_model::blobs::BlobStore;
-use compose_model::plan::{self, Diagnostic, Plan};
+use compose_model::plan::{Diagnostic, Plan};
 use proc_macro2::{Ident, TokenStream};
 
 use crate::bundle::{self, Bundle, Settings};
@@ -134,8 +134,8 @@ impl Config {
         let path = manifest_dir.join(plan_path);
         let mut files = vec![path.clone()];
         let fail = |error: EmitError, files: Vec<PathBuf>| CompileError { error, files };
-        let (plan, source) =
-            crate::plan_file::read_plan(&path).map_err(|e| fail(e, files.clone()))?;
+        let read = crate::plan_file::read_plan(&path).map_err(|e| fail(e, files.clone()))?;
+        let plan = &read.plan;
         let out_root = match &self.out_dir {
             Some(d) => d.clone(),
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
@@ -157,19 +157,17 @@ impl Config {
             .settings(&manifest_dir, out_root.join("compose").join(&name))
             .map_err(|e| fail(e, files.clone()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let bundle = match bundle::build(&plan, &base, &settings) {
+        let bundle = match bundle::build(plan, &base, &settings) {
             Ok(b) => b,
             Err(mut e) => {
-                if let Some(text) = &source {
-                    plan::locate(text, &mut e.diagnostics);
-                }
+                read.locate(&mut e.diagnostics);
                 e.file = path.display().to_string();
-                e.source = source;
+                e.source = read.source.clone();
                 return Err(fail(e, files));
             }
         };
         files.extend(bundle.emitted.files.iter().cloned());
-        let type_name = self.type_ident(&plan);
+        let type_name = self.type_ident(plan);
         let code = codegen::generate(
             &bundle,
             &type_name,

@@ -38,17 +38,15 @@ const EMIT_VERSION: &str = "emit:v1";
 /// Reads a plan file (TOML or canonical CBOR) and emits its composition.
 pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
     let file = plan_path.display().to_string();
-    let (plan, source) = crate::plan_file::read_plan(plan_path)?;
+    let read = crate::plan_file::read_plan(plan_path)?;
     let base = plan_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    emit_plan(&plan, &base, options).map_err(|mut e| {
-        if let Some(text) = &source {
-            plan::locate(text, &mut e.diagnostics);
-        }
+    emit_plan(&read.plan, &base, options).map_err(|mut e| {
+        read.locate(&mut e.diagnostics);
         e.file = file;
-        e.source = source;
+        e.source = read.source.clone();
         e
     })
 }

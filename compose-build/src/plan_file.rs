@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use compose_model::Code;
-use compose_model::plan::{self, Diagnostic, Plan};
+use compose_model::plan::{self, Diagnostic, PlanFile};
 
 use crate::EmitError;
 
-/// Reads and checks a plan file (TOML or canonical CBOR); returns the TOML text for spans.
-pub(crate) fn read_plan(path: &Path) -> Result<(Plan, Option<String>), EmitError> {
+/// Reads and checks a plan file (TOML or canonical CBOR), keeping its text and spans for errors
+/// found later.
+pub(crate) fn read_plan(path: &Path) -> Result<PlanFile, EmitError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| EmitError {
         file: file.clone(),
@@ -21,13 +22,9 @@ pub(crate) fn read_plan(path: &Path) -> Result<(Plan, Option<String>), EmitError
             format!("cannot read the plan `{file}`: {e}; check the path"),
         )],
     })?;
-    let (result, source) = plan::from_file_bytes(path, &bytes);
-    match result {
-        Ok(p) => Ok((p, source)),
-        Err(diagnostics) => Err(EmitError {
-            file,
-            source,
-            diagnostics,
-        }),
-    }
+    plan::read_file(path, &bytes).map_err(|(diagnostics, source)| EmitError {
+        file,
+        source,
+        diagnostics,
+    })
 }

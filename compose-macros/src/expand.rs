@@ -97,20 +97,21 @@ fn inline(
         ));
         return Err((errors, given));
     }
-    let plan = match plan::from_document(&input.document) {
-        Ok(plan) => plan,
+    let read = match plan::read_document(&input.document) {
+        Ok(read) => read,
         Err(diags) => {
             errors.extend(diags.iter().map(|d| at_token(input, d)));
             return Err((errors, given));
         }
     };
+    let plan = &read.plan;
     if !errors.is_empty() {
-        return Err((errors, named(given, &plan)));
+        return Err((errors, named(given, plan)));
     }
-    config.expand(&plan, base).map_err(|mut e| {
-        plan::locate_in(&input.document, &mut e.diagnostics);
+    config.expand(plan, base).map_err(|mut e| {
+        read.locate(&mut e.diagnostics);
         let errs = e.diagnostics.iter().map(|d| at_token(input, d)).collect();
-        (errs, named(given.clone(), &plan))
+        (errs, named(given.clone(), plan))
     })
 }
 
@@ -136,10 +137,9 @@ fn from_file(
         }
     };
     let shown = lit.value();
-    let (result, source) = plan::from_file_bytes(&path, &text);
-    let plan: Plan = match result {
-        Ok(p) => p,
-        Err(diags) => {
+    let read = match plan::read_file(&path, &text) {
+        Ok(read) => read,
+        Err((diags, source)) => {
             errors.extend(
                 diags
                     .iter()
@@ -148,22 +148,21 @@ fn from_file(
             return Err((errors, given));
         }
     };
+    let (plan, source) = (&read.plan, read.source.as_deref());
     if !errors.is_empty() {
-        return Err((errors, named(given, &plan)));
+        return Err((errors, named(given, plan)));
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     config
-        .expand_tracking(&plan, &base, std::slice::from_ref(&path))
+        .expand_tracking(plan, &base, std::slice::from_ref(&path))
         .map_err(|mut e| {
-            if let Some(t) = &source {
-                plan::locate(t, &mut e.diagnostics);
-            }
+            read.locate(&mut e.diagnostics);
             let errs = e
                 .diagnostics
                 .iter()
-                .map(|d| in_file(lit.span(), &shown, source.as_deref(), d))
+                .map(|d| in_file(lit.span(), &shown, source, d))
                 .collect();
-            (errs, named(given.clone(), &plan))
+            (errs, named(given.clone(), plan))
         })
 }
 

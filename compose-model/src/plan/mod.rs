@@ -44,8 +44,13 @@ use read::Cx;
 
 /// Reads and checks a TOML plan. On failure returns every diagnostic, with spans into `source`.
 pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
-    let root = match node::from_toml(source) {
-        Ok(root) => root,
+    finish(&toml_document(source)?)
+}
+
+/// The document tree of a TOML plan, or its syntax error.
+fn toml_document(source: &str) -> Result<Node, Vec<Diagnostic>> {
+    match node::from_toml(source) {
+        Ok(root) => Ok(root),
         Err(e) => {
             let message = e.message().trim_end().to_owned();
             let code = if message.contains("duplicate key") {
@@ -65,24 +70,88 @@ pub fn from_toml(source: &str) -> Result<Plan, Vec<Diagnostic>> {
             } else {
                 format!("{first_line}; fix the TOML syntax")
             };
-            return Err(vec![Diagnostic::new(code, "", message).with_span(e.span())]);
+            Err(vec![Diagnostic::new(code, "", message).with_span(e.span())])
         }
-    };
-    finish(&root)
+    }
 }
 
-/// Reads and checks the bytes of a plan file, TOML or canonical CBOR as [`Format::detect`]
-/// guesses from `path` and the bytes. Also returns the TOML text, for rendering spans.
+/// A plan read from a file or document: the plan, its TOML text (for rendering spans) and the
+/// span of every plan path, kept from the one parse so that errors found later (at emit, by the
+/// macro) point into the source without parsing it again.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PlanFile {
+    /// The plan.
+    pub plan: Plan,
+    /// The TOML text, when the plan came from TOML.
+    pub source: Option<String>,
+    spans: std::collections::BTreeMap<String, std::ops::Range<usize>>,
+}
+
+impl PlanFile {
+    /// Gives every diagnostic without a span the span of its plan path (or of the nearest
+    /// enclosing path).
+    pub fn locate(&self, diagnostics: &mut [Diagnostic]) {
+        for d in diagnostics
+            .iter_mut()
+            .filter(|d| d.span.is_none() && !d.path.is_empty())
+        {
+            d.span = read::span_near(&self.spans, &d.path);
+        }
+    }
+}
+
+/// The one reader of plan files, behind the CLI, the build helper and the macro: reads and
+/// checks the bytes of a plan file, TOML or canonical CBOR as [`Format::detect`] guesses from
+/// `path` and the bytes. On failure returns the diagnostics and the TOML text.
+pub fn read_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<PlanFile, (Vec<Diagnostic>, Option<String>)> {
+    match Format::detect(path, bytes) {
+        Format::Cbor => from_cbor(bytes)
+            .map(|plan| PlanFile {
+                plan,
+                source: None,
+                spans: Default::default(),
+            })
+            .map_err(|d| (d, None)),
+        Format::Toml => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            match toml_document(&text) {
+                Ok(root) => match finish_with_spans(&root) {
+                    Ok((plan, spans)) => Ok(PlanFile {
+                        plan,
+                        source: Some(text),
+                        spans,
+                    }),
+                    Err(d) => Err((d, Some(text))),
+                },
+                Err(d) => Err((d, Some(text))),
+            }
+        }
+    }
+}
+
+/// Reads and checks a document tree built by another front end (the `compose!` macro builds
+/// one from its tokens), keeping the tree's spans for later errors.
+pub fn read_document(root: &Node) -> Result<PlanFile, Vec<Diagnostic>> {
+    finish_with_spans(root).map(|(plan, spans)| PlanFile {
+        plan,
+        source: None,
+        spans,
+    })
+}
+
+/// Reads and checks the bytes of a plan file (see [`read_file`]); also returns the TOML text,
+/// for rendering spans.
 pub fn from_file_bytes(
     path: &std::path::Path,
     bytes: &[u8],
 ) -> (Result<Plan, Vec<Diagnostic>>, Option<String>) {
-    match Format::detect(path, bytes) {
-        Format::Cbor => (from_cbor(bytes), None),
-        Format::Toml => {
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            (from_toml(&text), Some(text))
-        }
+    match read_file(path, bytes) {
+        Ok(f) => (Ok(f.plan), f.source),
+        Err((d, source)) => (Err(d), source),
     }
 }
 
@@ -117,38 +186,22 @@ pub fn from_document(root: &Node) -> Result<Plan, Vec<Diagnostic>> {
     finish(root)
 }
 
-/// Like [`locate`], for a document tree: gives every diagnostic without a span the span of its
-/// plan path (or of the nearest enclosing path) in `root`.
-pub fn locate_in(root: &Node, diagnostics: &mut [Diagnostic]) {
-    let mut cx = Cx::default();
-    let _ = parse::plan(&mut cx, root);
-    for d in diagnostics
-        .iter_mut()
-        .filter(|d| d.span.is_none() && !d.path.is_empty())
-    {
-        d.span = cx.span_near(&d.path);
-    }
+fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
+    finish_with_spans(root).map(|(plan, _)| plan)
 }
 
-fn finish(root: &node::Node) -> Result<Plan, Vec<Diagnostic>> {
+/// Reads and checks a document, keeping the span of every plan path it visited.
+fn finish_with_spans(root: &node::Node) -> Result<(Plan, read::Spans), Vec<Diagnostic>> {
     let mut cx = Cx::default();
     let plan = parse::plan(&mut cx, root);
     check::plan(&mut cx, &plan);
     if cx.diags.is_empty() {
-        Ok(plan)
+        Ok((plan, cx.spans))
     } else {
         // In file order; those without a position (CBOR plans) keep the order they were found.
         cx.diags
             .sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
         Err(cx.diags)
-    }
-}
-
-/// Gives every diagnostic without a span the span of its plan path (or of the nearest enclosing
-/// path) in the TOML `source`, so errors found later (emit, exec) point into the plan file too.
-pub fn locate(source: &str, diagnostics: &mut [Diagnostic]) {
-    if let Ok(root) = node::from_toml(source) {
-        locate_in(&root, diagnostics);
     }
 }
 

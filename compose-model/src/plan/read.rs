@@ -9,11 +9,26 @@ use super::names::{did_you_mean, index, join};
 use super::node::{Entry, Kind, Node};
 use crate::{Code, Digest};
 
+/// The span of every plan path visited, by path.
+pub(crate) type Spans = BTreeMap<String, Range<usize>>;
+
+/// The span of `path` in `spans`, or of the nearest enclosing path that has one.
+pub(crate) fn span_near(spans: &Spans, path: &str) -> Option<Range<usize>> {
+    let mut p = path;
+    loop {
+        if let Some(s) = spans.get(p) {
+            return Some(s.clone());
+        }
+        let cut = p.rfind(['.', '['])?;
+        p = &p[..cut];
+    }
+}
+
 /// The reading context: collected diagnostics and the span of every plan path visited.
 #[derive(Default)]
 pub(crate) struct Cx {
     pub diags: Vec<Diagnostic>,
-    pub spans: BTreeMap<String, Range<usize>>,
+    pub spans: Spans,
 }
 
 /// How a message names the table at `path`.
@@ -64,14 +79,7 @@ impl Cx {
 
     /// The span of `path`, or of the nearest enclosing path that has one.
     pub(crate) fn span_near(&self, path: &str) -> Option<Range<usize>> {
-        let mut p = path;
-        loop {
-            if let Some(s) = self.spans.get(p) {
-                return Some(s.clone());
-            }
-            let cut = p.rfind(['.', '['])?;
-            p = &p[..cut];
-        }
+        span_near(&self.spans, path)
     }
 
     fn visit(&mut self, path: &str, node: &Node) {
