@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::util::{self, ms, root, target_dir};
+use crate::util::{self, ms, root};
 
 /// Warm `exec run` rounds (after one warm-up round).
 const RUNS: usize = 41;
@@ -95,19 +95,7 @@ pub fn run(base: &str, new: &str) -> Result<()> {
             bail!("`{}` is not a composectl binary", b.display());
         }
     }
-    let mut g = util::cargo();
-    g.args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-wasip2",
-        "--manifest-path",
-    ])
-    .arg(root().join("examples/guests/Cargo.toml"))
-    .arg("--target-dir")
-    .arg(target_dir().join("guests"));
-    util::run(g)?;
-    let guests = target_dir().join("guests/wasm32-wasip2/release");
+    let guests = util::build_example_guests()?;
     let wasm = |n: &str| guests.join(format!("{n}.wasm")).display().to_string();
 
     let work = tempfile::tempdir()?;

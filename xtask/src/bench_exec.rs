@@ -24,19 +24,7 @@ pub fn run() -> Result<()> {
     build.args(["build", "--release", "--package", "composectl"]);
     util::run(build)?;
     let composectl = target_dir().join("release/composectl");
-    let guests = target_dir().join("guests/wasm32-wasip2/release");
-    let mut g = Command::new("cargo");
-    g.args([
-        "build",
-        "--release",
-        "--target",
-        "wasm32-wasip2",
-        "--manifest-path",
-    ])
-    .arg(root().join("examples/guests/Cargo.toml"))
-    .arg("--target-dir")
-    .arg(target_dir().join("guests"));
-    util::run(g)?;
+    let guests = util::build_example_guests()?;
 
     let work = tempfile::tempdir()?;
     let dir = work.path();

@@ -81,6 +81,24 @@ pub fn time_rounds(
         .collect())
 }
 
+/// Builds the example guests for `wasm32-wasip2` (release) into `<target>/guests` and returns
+/// the folder the `.wasm` files are in.
+pub fn build_example_guests() -> Result<PathBuf> {
+    let mut g = cargo();
+    g.args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+    ])
+    .arg(root().join("examples/guests/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir().join("guests"));
+    run(g)?;
+    Ok(target_dir().join("guests/wasm32-wasip2/release"))
+}
+
 /// Milliseconds, for reports.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
