@@ -4,20 +4,9 @@
 
 use compose_model::plan::{self, Capability, Plan};
 use compose_model::{Code, Digest};
-use wasmtime::Store;
-use wasmtime::component::{Component, Instance};
 
-use crate::host::{HostState, Mode, Session};
-use crate::{ExecError, HostPolicy, Runtime};
-
-/// An instance of a composition with typed accessors for its exports: call them with
-/// `exports.<interface>().call_<function>(&mut store, …)`.
-pub struct Instantiated<E> {
-    /// The store the instance lives in.
-    pub store: Store<HostState>,
-    /// The typed exports.
-    pub exports: E,
-}
+use crate::host::{Mode, Session};
+use crate::{Composition, ExecError, HostPolicy, Runtime};
 
 /// What the build put into the binary. Written by generated code; read with [`Embedded::load`].
 #[derive(Clone, Copy, Debug)]
@@ -259,71 +248,13 @@ impl Builder {
             Some(c) => c,
             None => runtime.compile(e.component)?.0,
         };
-        Ok(Composition {
+        Ok(Composition::compiled(
             session,
             runtime,
             component,
+            e.component,
+            self.host,
             from_precompiled,
-        })
-    }
-}
-
-/// An embedded composition, checked and ready to run.
-pub struct Composition {
-    /// The plan and what it is allowed under the host policy, worked out once at load.
-    session: Session,
-    runtime: Runtime,
-    component: Component,
-    from_precompiled: bool,
-}
-
-impl Composition {
-    /// Runs a `wasi:cli/run` composition with `args` and returns its exit code.
-    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<u8, ExecError> {
-        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
-        self.runtime
-            .run_session(&self.session, &self.component, &args)
-    }
-
-    /// Instantiates the composition (deny-by-default, with the plan's limits, as [`run`]) and
-    /// hands the instance to `exports`, which returns typed accessors for its exports (the
-    /// `Exports::new` that `compose!` generates with wasmtime's `bindgen!`).
-    ///
-    /// [`run`]: Composition::run
-    pub fn instantiate_with<E>(
-        &self,
-        exports: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<E>,
-    ) -> Result<Instantiated<E>, ExecError> {
-        let (mut store, instance) = self
-            .runtime
-            .instantiate_session(&self.session, &self.component)?;
-        let exports = exports(&mut store, &instance).map_err(|e| {
-            ExecError::new(
-                Code::ExecInvalidComponent,
-                format!("the composition's exports do not match their bindings: {e:#}"),
-            )
-        })?;
-        Ok(Instantiated { store, exports })
-    }
-
-    /// The plan.
-    pub fn plan(&self) -> &Plan {
-        &self.session.plan
-    }
-
-    /// The runtime (engine, limits) the composition runs on.
-    pub fn runtime(&self) -> &Runtime {
-        &self.runtime
-    }
-
-    /// The compiled component.
-    pub fn component(&self) -> &Component {
-        &self.component
-    }
-
-    /// Whether the component came from the embedded precompiled code (rather than being
-    /// compiled at load).
-    pub fn from_precompiled(&self) -> bool {
-        self.from_precompiled
+        ))
     }
 }

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod composition;
 mod embedded;
 mod engine;
 mod error;
@@ -24,7 +25,8 @@ mod serve;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
-pub use embedded::{Builder, Composition, Embedded, Instantiated, Precompiled};
+pub use composition::{Composition, Instantiated, Server};
+pub use embedded::{Builder, Embedded, Precompiled};
 pub use engine::{Runtime, compatibility, engine_config, pooling_config};
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;

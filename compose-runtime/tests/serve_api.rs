@@ -84,3 +84,26 @@ fn serve_async_runs_on_the_callers_runtime_and_stops_on_its_handle() {
         server.await.unwrap().unwrap();
     });
 }
+
+/// A `Composition` (as the CLI makes one from a plan and a component) serves on a thread of
+/// its own and shuts down through its `Server`.
+#[test]
+fn a_composition_serves_and_shuts_down() {
+    let (p, component) = http();
+    let runtime = compose_runtime::Runtime::new(&p.policy).unwrap();
+    let composition =
+        compose_runtime::Composition::new(runtime, &p, &component, HostPolicy::default()).unwrap();
+    let server = composition
+        .serve(&ServeOptions::new("127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let response = get(server.addr(), "/hello/Server");
+    assert!(response.contains("Hello, Server!"), "{response}");
+    server.shutdown().unwrap();
+    // One that cannot start says why, rather than returning a server.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let e = composition
+        .serve(&ServeOptions::new(taken.local_addr().unwrap()))
+        .err()
+        .expect("the address is taken");
+    assert_eq!(e.code, Code::ExecHostIo, "{e}");
+}

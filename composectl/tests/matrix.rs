@@ -383,6 +383,7 @@ fn typed_run(composition: &compose_runtime::Composition) {
     let engine = composition.runtime().engine();
     let run_name = composition
         .component()
+        .unwrap()
         .component_type()
         .exports(engine)
         .map(|(n, _)| n.to_owned())

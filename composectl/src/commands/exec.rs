@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
 use compose_model::plan::{self, Capability, Plan};
-use compose_runtime::{HostPolicy, Runtime, ServeOptions};
+use compose_runtime::{Composition, HostPolicy, Runtime, ServeOptions};
 
 use crate::io;
 
@@ -95,7 +95,9 @@ impl ExecCommand {
                 if let Some(s) = store {
                     runtime = runtime.with_cache(s);
                 }
-                match runtime.run(&plan, &component, &args, &host) {
+                let ran =
+                    Composition::new(runtime, &plan, &component, host).and_then(|c| c.run(&args));
+                match ran {
                     Ok(code) => Ok(ExitCode::from(code)),
                     Err(e) => {
                         eprintln!("{e}");
@@ -122,15 +124,14 @@ impl ExecCommand {
                 options.shutdown_timeout = std::time::Duration::from_millis(shutdown_timeout_ms);
                 options.pool_size = pool_size;
                 options.stop_on_signals = true;
-                let (_handle, signal) = compose_runtime::shutdown_channel();
-                let served = compose_runtime::serve_with(
-                    &plan,
-                    &component,
-                    &host,
-                    &options,
-                    |bound| eprintln!("serving http://{bound}/"),
-                    signal,
-                );
+                // The server compiles for its own (pooling) engine; this runtime only checks.
+                let served = Runtime::new(&plan.policy)
+                    .and_then(|rt| Composition::new(rt, &plan, &component, host))
+                    .and_then(|c| c.serve(&options))
+                    .and_then(|server| {
+                        eprintln!("serving http://{}/", server.addr());
+                        server.wait()
+                    });
                 match served {
                     Ok(()) => Ok(ExitCode::SUCCESS),
                     Err(e) => {

@@ -1,0 +1,222 @@
+//! One composition, checked and ready: made by the CLI from a plan and a composed component
+//! ([`Composition::new`]) and by `compose!` binaries from their embedded parts
+//! ([`crate::Builder::load`]); it runs (`run`), instantiates for typed calls
+//! (`instantiate_with`) or serves (`serve`, returning a [`Server`]).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use compose_model::Code;
+use compose_model::plan::Plan;
+use wasmtime::Store;
+use wasmtime::component::{Component, Instance};
+
+use crate::host::{HostState, Mode, Session};
+use crate::{ExecError, HostPolicy, Runtime, ServeOptions, ShutdownHandle};
+
+/// An instance of a composition with typed accessors for its exports: call them with
+/// `exports.<interface>().call_<function>(&mut store, …)`.
+pub struct Instantiated<E> {
+    /// The store the instance lives in.
+    pub store: Store<HostState>,
+    /// The typed exports.
+    pub exports: E,
+}
+
+/// A composition checked against the host policy and ready to run, instantiate or serve.
+pub struct Composition {
+    /// The plan and what it is allowed under the host policy, worked out once.
+    session: Session,
+    runtime: Runtime,
+    /// Compiled on first use (a composition that is only served is compiled for the server's
+    /// engine instead).
+    component: OnceLock<Component>,
+    /// The component's bytes, for serving.
+    bytes: Arc<[u8]>,
+    host: HostPolicy,
+    from_precompiled: bool,
+}
+
+impl Composition {
+    /// A composition of `plan` and its composed `component` under `host`, on `runtime` (whose
+    /// compiled-code cache, if any, is used). What `plan` is allowed is checked now (a
+    /// required capability the host refuses, or what this host does not implement, is an
+    /// error); the component is compiled when it is first run or instantiated.
+    pub fn new(
+        runtime: Runtime,
+        plan: &Plan,
+        component: &[u8],
+        host: HostPolicy,
+    ) -> Result<Composition, ExecError> {
+        Ok(Composition {
+            session: Session::new(plan, &host, Mode::Run)?,
+            runtime,
+            component: OnceLock::new(),
+            bytes: component.into(),
+            host,
+            from_precompiled: false,
+        })
+    }
+
+    /// A composition whose component is compiled already (embedded binaries).
+    pub(crate) fn compiled(
+        session: Session,
+        runtime: Runtime,
+        component: Component,
+        bytes: &[u8],
+        host: HostPolicy,
+        from_precompiled: bool,
+    ) -> Composition {
+        Composition {
+            session,
+            runtime,
+            component: OnceLock::from(component),
+            bytes: bytes.into(),
+            host,
+            from_precompiled,
+        }
+    }
+
+    /// The compiled component, compiling it (or loading it from the runtime's cache) first if
+    /// need be.
+    pub fn component(&self) -> Result<&Component, ExecError> {
+        if let Some(c) = self.component.get() {
+            return Ok(c);
+        }
+        let (compiled, _) = self.runtime.compile(&self.bytes)?;
+        Ok(self.component.get_or_init(|| compiled))
+    }
+
+    /// Runs a `wasi:cli/run` composition with `args` and returns its exit code.
+    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<u8, ExecError> {
+        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+        self.runtime
+            .run_session(&self.session, self.component()?, &args)
+    }
+
+    /// Instantiates the composition (deny-by-default, with the plan's limits, as [`run`]) and
+    /// hands the instance to `exports`, which returns typed accessors for its exports (the
+    /// `Exports::new` that `compose!` generates with wasmtime's `bindgen!`).
+    ///
+    /// [`run`]: Composition::run
+    pub fn instantiate_with<E>(
+        &self,
+        exports: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<E>,
+    ) -> Result<Instantiated<E>, ExecError> {
+        let (mut store, instance) = self
+            .runtime
+            .instantiate_session(&self.session, self.component()?)?;
+        let exports = exports(&mut store, &instance).map_err(|e| {
+            ExecError::new(
+                Code::ExecInvalidComponent,
+                format!("the composition's exports do not match their bindings: {e:#}"),
+            )
+        })?;
+        Ok(Instantiated { store, exports })
+    }
+
+    /// Serves a composition that exports `wasi:http/incoming-handler` on a thread of its own
+    /// (see [`crate::serve_with`]) and returns once it listens, or with the reason it could not
+    /// start. The component is compiled for the serving engine (the pooling allocator's).
+    pub fn serve(&self, options: &ServeOptions) -> Result<Server, ExecError> {
+        let (handle, signal) = crate::shutdown_channel();
+        let (plan, bytes, host, options) = (
+            self.session.plan.clone(),
+            self.bytes.clone(),
+            self.host.clone(),
+            options.clone(),
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("compose-serve".into())
+            .spawn(move || {
+                crate::serve_with(
+                    &plan,
+                    &bytes,
+                    &host,
+                    &options,
+                    move |addr| {
+                        let _ = tx.send(addr);
+                    },
+                    signal,
+                )
+            })
+            .map_err(|e| {
+                ExecError::new(
+                    Code::ExecHostIo,
+                    format!("cannot start the server's thread: {e}"),
+                )
+            })?;
+        match rx.recv() {
+            Ok(addr) => Ok(Server {
+                addr,
+                handle,
+                thread,
+            }),
+            // The server stopped before it listened: its result says why.
+            Err(_) => match thread.join() {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(ExecError::new(
+                    Code::ExecHostIo,
+                    "the server stopped before it listened",
+                )),
+                Err(_) => Err(ExecError::new(
+                    Code::ExecHostIo,
+                    "the server's thread panicked",
+                )),
+            },
+        }
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.session.plan
+    }
+
+    /// The runtime (engine, limits) the composition runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Whether the component came from the embedded precompiled code (rather than being
+    /// compiled at load).
+    pub fn from_precompiled(&self) -> bool {
+        self.from_precompiled
+    }
+}
+
+/// A server started by [`Composition::serve`].
+pub struct Server {
+    addr: SocketAddr,
+    handle: ShutdownHandle,
+    thread: std::thread::JoinHandle<Result<(), ExecError>>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle that shuts it down gracefully.
+    pub fn handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until it has shut down (by its handle, or a signal with
+    /// `ServeOptions::stop_on_signals`).
+    pub fn wait(self) -> Result<(), ExecError> {
+        self.thread.join().unwrap_or_else(|_| {
+            Err(ExecError::new(
+                Code::ExecHostIo,
+                "the server's thread panicked",
+            ))
+        })
+    }
+
+    /// Shuts it down gracefully and waits until in-flight requests are done.
+    pub fn shutdown(self) -> Result<(), ExecError> {
+        self.handle.shutdown();
+        self.wait()
+    }
+}
