@@ -84,6 +84,21 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// Where a flag capability's allowance is kept; `None` for `stdio` (the three streams are
+    /// kept one by one), for capabilities of other kinds, and for those this host does not
+    /// implement.
+    fn flag_mut(&mut self, cap: Capability) -> Option<&mut bool> {
+        match cap {
+            Capability::Stdin => Some(&mut self.stdin),
+            Capability::Stdout => Some(&mut self.stdout),
+            Capability::Stderr => Some(&mut self.stderr),
+            Capability::Args => Some(&mut self.args),
+            Capability::Clocks => Some(&mut self.clocks),
+            Capability::Random => Some(&mut self.random),
+            _ => None,
+        }
+    }
+
     /// Computes what a run of `plan` gets under `host`; a required capability the host refuses
     /// is an error naming the component.
     pub fn compute(plan: &Plan, host: &HostPolicy) -> Result<Effective, ExecError> {
@@ -102,24 +117,22 @@ impl Effective {
         let mut e = Effective::default();
         for (name, c) in &plan.components {
             let caps = &c.capabilities;
-            let flags = [
-                (Capability::Stdin, &mut e.stdin),
-                (Capability::Stdout, &mut e.stdout),
-                (Capability::Stderr, &mut e.stderr),
-                (Capability::Args, &mut e.args),
-                (Capability::Clocks, &mut e.clocks),
-                (Capability::Random, &mut e.random),
-            ];
-            for (cap, slot) in flags {
-                if let Some(need) = caps.flag_need(cap) {
-                    // Named as the plan asks for it: `stdio` covers the streams.
-                    let asked = if caps.requests(cap) {
-                        cap
-                    } else {
-                        Capability::Stdio
-                    };
-                    *slot |= allow_as(name, cap, asked, need, g.grants(cap), host)?;
-                }
+            // Every flag of the capability table that this host implements (`stdio` stands for
+            // the streams; the unimplemented ones were refused above).
+            for &cap in Capability::ALL {
+                let Some(need) = caps.flag_need(cap) else {
+                    continue;
+                };
+                let Some(slot) = e.flag_mut(cap) else {
+                    continue;
+                };
+                // Named as the plan asks for it: `stdio` covers the streams.
+                let asked = if caps.requests(cap) {
+                    cap
+                } else {
+                    Capability::Stdio
+                };
+                *slot |= allow_as(name, cap, asked, need, g.grants(cap), host)?;
             }
             if let Some(r) = &caps.env {
                 for n in &r.names {
