@@ -11,8 +11,20 @@ use wasmtime::component::{Component, Linker};
 use super::state::{HostState, Mode};
 use crate::{Effective, ExecError};
 
-/// Capabilities whose `std:*` interfaces this host links when the plan binds them.
-const LINKED: &[Capability] = &[Capability::Secrets];
+/// Adds one of the project's packages to a linker.
+type AddToLinker = fn(&mut Linker<HostState>) -> wasmtime::Result<()>;
+
+/// The project's `std:*` packages this host implements, by the capability they are bound
+/// with, and how each is linked (only when the plan binds an import of it to the host).
+const LINKED: &[(Capability, &str, AddToLinker)] =
+    &[(Capability::Secrets, "std:secrets", add_secrets)];
+
+fn add_secrets(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    super::bindings::SecretUser::add_to_linker::<HostState, super::secrets_store::HasSecrets>(
+        linker,
+        HostState::secrets,
+    )
+}
 
 fn fail(what: &str, e: wasmtime::Error) -> ExecError {
     ExecError::new(Code::ExecInvalidComponent, format!("{what}: {e:#}"))
@@ -59,8 +71,8 @@ pub(crate) fn check_imports(
         match bound {
             Some(Binding::Deny) => denied = true,
             Some(Binding::Host { capability, .. })
-                if package == Some(Provided::Bound(*capability)) && LINKED.contains(capability) => {
-            }
+                if package == Some(Provided::Bound(*capability))
+                    && LINKED.iter().any(|(c, ..)| c == capability) => {}
             Some(Binding::Host { capability, .. }) => {
                 return Err(ExecError::new(
                     Code::ExecImportRefused,
@@ -111,12 +123,10 @@ pub(crate) fn linker(
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)),
     }
     .map_err(|e| fail("cannot link WASI", e))?;
-    if binds(plan, Capability::Secrets) {
-        super::bindings::SecretUser::add_to_linker::<HostState, super::secrets_store::HasSecrets>(
-            &mut linker,
-            HostState::secrets,
-        )
-        .map_err(|e| fail("cannot link `std:secrets`", e))?;
+    for (capability, package, add) in LINKED {
+        if binds(plan, *capability) {
+            add(&mut linker).map_err(|e| fail(&format!("cannot link `{package}`"), e))?;
+        }
     }
     if denied {
         // Imports the plan denies trap when called; everything else is defined by now.

@@ -5,14 +5,15 @@
 //! `std:secrets/operations`), with the `bindgen!` for the project's packages in `bindings.rs`.
 //!
 //! Adding a host interface: its `bindgen!` in `bindings.rs`, a file here implementing it, its
-//! state in [`HostState`], and its capability in `linker.rs`'s `LINKED` (the package is already
-//! in `compose_model::host::HOST_PACKAGES`).
+//! state in [`HostState`], and a row in `linker.rs`'s `LINKED` (its capability and how it is
+//! added to a linker); the package is already in `compose_model::host::HOST_PACKAGES`, and its
+//! refusal leaves `compose_model::plan::UNIMPLEMENTED_CAPABILITIES`.
 
 mod bindings;
 mod http;
 mod linker;
 mod secrets_operations;
-pub(crate) mod secrets_store;
+mod secrets_store;
 mod state;
 mod wasi;
 
