@@ -115,7 +115,7 @@ pub fn run(base: &str, new: &str) -> Result<()> {
         format!(
             "[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.router]\npath = {:?}\nexports = [\"wasi:http/incoming-handler\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\n[exports]\n\"wasi:http/incoming-handler\" = \"router\"\n[policy]\nmemory = 16777216\ntimeout-ms = 1000\nconcurrency = 256\n",
             wasm("greeter"),
-            wasm("http-router")
+            wasm("http_router")
         ),
     )?;
 
