@@ -3,7 +3,10 @@
 //! host, under each way of running a composition: `exec run`, `exec serve`, an embedded
 //! composition (`Embedded`, as `compose!` binaries run it) and the typed API
 //! (`Composition::instantiate_with`). All four share one host layer, so they agree, except
-//! where they differ on purpose (see `differs_on_purpose`).
+//! where they differ on purpose (see `differs_on_purpose`; and `exec run` refuses a composition
+//! that imports `wasi:http`, checked in `through_serve`). The deadline differs on purpose too:
+//! a run traps at it, while a request yields at every epoch tick before it (tested in
+//! compose-runtime's `exec.rs` and composectl's `serve.rs`).
 //!
 //! The embedded and typed paths run in a child process (this test binary again), so that the
 //! guest's standard output and input are that process's and can be read here.
@@ -423,6 +426,22 @@ fn through_serve(world: &World, cache: &Path, state: State) -> BTreeMap<String, 
         ),
     )
     .unwrap();
+    // The same composition is no command: `exec run` refuses its `wasi:http` imports before
+    // anything runs (a difference on purpose: a command has no request to answer).
+    let run = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(["exec", "run"])
+        .arg(&plan)
+        .arg("--cache-dir")
+        .arg(cache)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[E0506]") && err.contains("wasi:http/"),
+        "{err}"
+    );
     let mut command = Command::new(env!("CARGO_BIN_EXE_composectl"));
     command
         .args(["exec", "serve"])
