@@ -24,12 +24,14 @@
 //! assert_eq!(compose_model::plan::from_cbor(&cbor).unwrap(), plan);
 //! ```
 
+mod capabilities;
 mod check;
 mod diagnostic;
 mod model;
 mod names;
 mod node;
 mod parse;
+mod parse_capabilities;
 mod read;
 mod support;
 
