@@ -53,8 +53,13 @@ pub fn write(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
 
 /// Writes a build output that the same command can make again from its inputs (a composed
 /// component): atomically, so a reader never sees part of it, but without waiting for the
-/// disk, as compilers and `wac`/`wasm-tools` do; after a power loss it is rebuilt.
+/// disk, as compilers and `wac`/`wasm-tools` do; after a power loss it is rebuilt. Its folder
+/// is created if needed (`-o build/hello.wasm`), as compilers do.
 pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create the folder `{}`", dir.display()))?;
+    }
     compose_model::blobs::write_rebuildable(path, bytes)
         .with_context(|| format!("failed to write `{}`", path.display()))
 }

@@ -296,6 +296,23 @@ fn exec_run_prints_the_greeting_and_propagates_failure() {
         std::fs::read(&again).unwrap(),
         std::fs::read(&wasm).unwrap()
     );
+    // Output folders are created, as compilers do (`-o build/hello.wasm`).
+    let nested = out.path().join("a/b/c.wasm");
+    let o = emit(&nested, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&nested).unwrap(),
+        std::fs::read(&wasm).unwrap()
+    );
+    // A folder that cannot be made (a file is in the way) is an I/O error, exit 2.
+    std::fs::write(out.path().join("file"), b"").unwrap();
+    let o = emit(&out.path().join("file/x.wasm"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("failed to create the folder"),
+        "{}",
+        stderr(&o)
+    );
     let run = |extra: &[&str]| {
         let mut args = vec![
             "exec",

@@ -478,3 +478,36 @@ fn an_address_in_use_is_a_host_error() {
     assert!(err.contains("error[E0510]"), "{err}");
     drop(taken);
 }
+
+/// `--port N` listens on 127.0.0.1:N, as `--addr 127.0.0.1:N` does.
+#[test]
+fn port_listens_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), "", "");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(["exec", "serve"])
+        .arg(&plan)
+        .args(["--port", &port.to_string(), "--cache-dir"])
+        .arg(dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let serving = lines
+        .find_map(|l| l.ok().filter(|l| l.starts_with("serving ")))
+        .expect("the server starts");
+    assert_eq!(serving, format!("serving http://127.0.0.1:{port}/"));
+    let (status, body) = get(&format!("127.0.0.1:{port}"), "/hello/World");
+    assert_eq!((status, body.as_str()), (200, "Hello, World!\n"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

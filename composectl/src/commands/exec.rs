@@ -61,6 +61,9 @@ pub enum ExecCommand {
         /// Where to listen (every path goes to the component).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Listen on this port of 127.0.0.1 (the same as `--addr 127.0.0.1:PORT`).
+        #[arg(long, value_name = "PORT", conflicts_with = "addr")]
+        port: Option<u16>,
         /// How long in-flight requests may take to finish after a shutdown signal.
         #[arg(long, default_value_t = 10_000, value_name = "MS")]
         shutdown_timeout_ms: u64,
@@ -108,6 +111,7 @@ impl ExecCommand {
             ExecCommand::Serve {
                 input,
                 addr,
+                port,
                 shutdown_timeout_ms,
                 pool_size,
             } => {
@@ -120,6 +124,7 @@ impl ExecCommand {
                 else {
                     return Ok(ExitCode::FAILURE);
                 };
+                let addr = port.map_or(addr, |p| std::net::SocketAddr::from(([127, 0, 0, 1], p)));
                 let mut options = ServeOptions::new(addr);
                 options.shutdown_timeout = std::time::Duration::from_millis(shutdown_timeout_ms);
                 options.pool_size = pool_size;
