@@ -219,17 +219,11 @@ fn through_exec_run(
                 }
                 args.push("--".into());
                 args.extend(world.probe_args(cap));
-                let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
-                    .args(&args)
-                    .env(VAR.0, VAR.1)
-                    .env("COMPOSE_CACHE_DIR", cache)
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                let _ = child.stdin.take().unwrap().write_all(INPUT);
-                let o = child.wait_with_output().unwrap();
+                let o = with_input(
+                    Command::new(env!("CARGO_BIN_EXE_composectl"))
+                        .args(&args)
+                        .env("COMPOSE_CACHE_DIR", cache),
+                );
                 assert!(
                     o.status.code().is_some_and(|c| c <= 1),
                     "{cap} {state:?}: {}",
@@ -244,15 +238,10 @@ fn through_exec_run(
     seen
 }
 
-/// The embedded and typed paths, in a child process running `child_runs` below.
-fn through_child(world: &World, probe: &Path, path: &str, state: State) -> BTreeMap<String, bool> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_runs", "--nocapture", "--test-threads=1"])
-        .env("MATRIX_CHILD", path)
-        .env("MATRIX_STATE", format!("{state:?}"))
-        .env("MATRIX_DIR", &world.dir)
-        .env("MATRIX_PORT", world.port.to_string())
-        .env("MATRIX_PROBE", probe)
+/// Runs `command` with [`INPUT`] on its standard input and the `env` probe's variable set, and
+/// collects its output. (A guest may not read its input at all: a closed pipe is no error.)
+fn with_input(command: &mut Command) -> std::process::Output {
+    let mut child = command
         .env(VAR.0, VAR.1)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -260,7 +249,20 @@ fn through_child(world: &World, probe: &Path, path: &str, state: State) -> BTree
         .spawn()
         .unwrap();
     let _ = child.stdin.take().unwrap().write_all(INPUT);
-    let o = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The embedded and typed paths, in a child process running `child_runs` below.
+fn through_child(world: &World, probe: &Path, path: &str, state: State) -> BTreeMap<String, bool> {
+    let o = with_input(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_runs", "--nocapture", "--test-threads=1"])
+            .env("MATRIX_CHILD", path)
+            .env("MATRIX_STATE", format!("{state:?}"))
+            .env("MATRIX_DIR", &world.dir)
+            .env("MATRIX_PORT", world.port.to_string())
+            .env("MATRIX_PROBE", probe),
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),

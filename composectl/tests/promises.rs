@@ -67,21 +67,25 @@ fn probe_plan(dir: &Path, name: &str, streams: &[&str], extra: &str) -> PathBuf 
 fn a_guest_granted_output_only_reads_nothing_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let secret = b"piped data the guest must not see\n";
+    // `exec run` of the probe's `stdin` probe under `plan`, the host refusing `refused`.
+    let probe_stdin = |plan: &Path, refused: &[&str]| {
+        let mut args = vec![
+            "exec".to_owned(),
+            "run".into(),
+            probe().display().to_string(),
+            "--plan".into(),
+            plan.display().to_string(),
+        ];
+        for r in refused {
+            args.extend(["--refuse".into(), r.to_string()]);
+        }
+        args.extend(["--".into(), "stdin".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        composectl(&args, secret, dir.path())
+    };
     let run = |streams: &[&str]| {
         let plan = probe_plan(dir.path(), &streams.join("-"), streams, "");
-        let o = composectl(
-            &[
-                "exec",
-                "run",
-                probe().to_str().unwrap(),
-                "--plan",
-                plan.to_str().unwrap(),
-                "--",
-                "stdin",
-            ],
-            secret,
-            dir.path(),
-        );
+        let o = probe_stdin(&plan, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         text(&o.stdout)
     };
@@ -103,21 +107,7 @@ fn a_guest_granted_output_only_reads_nothing_from_stdin() {
     // The host refusing stdin (or all of `stdio`) stops a run that requires it.
     let plan = probe_plan(dir.path(), "in", &["stdin", "stdout"], "");
     for refused in ["stdin", "stdio"] {
-        let o = composectl(
-            &[
-                "exec",
-                "run",
-                probe().to_str().unwrap(),
-                "--plan",
-                plan.to_str().unwrap(),
-                "--refuse",
-                refused,
-                "--",
-                "stdin",
-            ],
-            secret,
-            dir.path(),
-        );
+        let o = probe_stdin(&plan, &[refused]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
         assert!(
             text(&o.stderr).contains("error[E0501]"),
