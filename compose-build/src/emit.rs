@@ -67,6 +67,12 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
     if !diags.is_empty() {
         return Err(fail(diags));
     }
+    // Signatures are checked on every emit, before the cache is asked: its key does not cover
+    // the bundles.
+    crate::trust::check_signatures(plan, base, options, &resolved, &mut diags);
+    if !diags.is_empty() {
+        return Err(fail(diags));
+    }
     let plan_cbor = plan.to_cbor();
     let inputs: BTreeMap<String, Digest> = resolved
         .iter()

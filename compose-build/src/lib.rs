@@ -40,6 +40,7 @@ mod plan_file;
 pub mod precompile;
 mod source;
 mod surface;
+mod trust;
 pub mod typed;
 
 pub use bundle::Bundle;

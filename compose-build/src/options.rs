@@ -19,6 +19,9 @@ pub struct EmitOptions {
     pub cache: Option<BlobStore>,
     /// Whether a cached result may be returned (results are stored either way).
     pub use_cache: bool,
+    /// A Sigstore `trusted_root.json` for keyless signatures on inputs; without it, keyless
+    /// bundles are refused (`E0707`): there is no built-in root.
+    pub trusted_root: Option<PathBuf>,
 }
 
 impl EmitOptions {
@@ -31,6 +34,12 @@ impl EmitOptions {
     /// Sets where guest crates are built.
     pub fn guest_target_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.guest_target_dir = Some(dir.into());
+        self
+    }
+
+    /// Verifies keyless signatures against this `trusted_root.json`.
+    pub fn trusted_root(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trusted_root = Some(path.into());
         self
     }
 

@@ -125,6 +125,8 @@ codes! {
     /// determinism with outside inputs) that this host does not implement; refused at emit and
     /// exec rather than ignored.
     PlanNotImplemented = "E0214", "the plan asks for something this host does not implement";
+    /// A `crate` source requires a signature: this build compiles it, so nobody signed it.
+    PlanSignatureOnCrate = "E0215", "a signature is required on a `crate` source, which nobody signed";
 
     // WIT.
     /// WIT that does not parse or resolve.
@@ -180,6 +182,34 @@ codes! {
     /// The host itself failed: it could not listen on an address, start a thread or an async
     /// runtime. Nothing is wrong with the composition.
     ExecHostIo = "E0510", "the host could not do its own I/O (listen, start a thread or runtime)";
+
+    // Trust: signatures over components and compositions.
+    /// No signature bundle was found for an artifact that must be signed.
+    TrustUnsigned = "E0701", "the artifact must be signed, but no signature bundle was found";
+    /// A bundle verifies, but with a key or identity that is not an accepted signer.
+    TrustUnknownSigner = "E0702", "signed, but not by an accepted signer";
+    /// The signature does not verify over these bytes.
+    TrustBadSignature = "E0703", "the signature does not verify over the artifact's bytes";
+    /// The bundle names another artifact (its digest or statement subject differs).
+    TrustWrongArtifact = "E0704", "the bundle is for another artifact";
+    /// The bundle is not a Sigstore bundle this host reads.
+    TrustMalformedBundle = "E0705", "malformed or unsupported Sigstore bundle";
+    /// The signing certificate, its SCT, timestamps or transparency-log entry do not verify
+    /// against the trusted root, or fall outside their validity.
+    TrustCertificate = "E0706", "the certificate, timestamps or log entry do not verify against the trusted root";
+    /// A keyless signature was given but no trusted root: there is no built-in one.
+    TrustNoTrustedRoot = "E0707", "keyless verification needs a trusted root (`--trusted-root`)";
+    /// Fewer distinct accepted signers than the threshold signed.
+    TrustThreshold = "E0708", "fewer distinct accepted signers than the threshold";
+    /// A key is unusable: unreadable, malformed, an unsupported algorithm, or a private key
+    /// that others can read.
+    TrustKey = "E0709", "the key is unreadable, malformed, unsupported or not private";
+    /// A composition's statement does not name the plan it is run under.
+    TrustPlanMismatch = "E0710", "the signed statement does not name this plan";
+    /// A trusted root that does not parse or whose entries are unusable.
+    TrustBadTrustedRoot = "E0711", "the trusted root does not parse or is unusable";
+    /// The PKCS#11 token could not sign (module, PIN, label).
+    TrustPkcs11 = "E0712", "the PKCS#11 token could not sign";
 
     // The `compose!` macro.
     /// The macro's input is not valid syntax for its grammar.

@@ -49,22 +49,85 @@ fn a_plan_the_host_can_keep_is_not_refused() {
     assert_eq!(refused(&det), Vec::<String>::new());
 }
 
+/// Key and Sigstore signers are enforced now; what is still refused is a signer this host
+/// cannot check (a key inside a PKCS#11 token), signers that nothing requires, and a signature
+/// on a source this host cannot fetch.
 #[test]
-fn signature_requirements_are_refused_until_signatures_are_checked() {
+fn signature_requirements_are_refused_only_where_they_cannot_be_checked() {
     let key = "{ key = \"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\" }";
-    let required = BASE.replace(
-        "[exports]",
-        &format!("[components.app.trust]\nrequire-signature = true\nsigners = [{key}]\n[exports]"),
+    let with_trust = |trust: &str| {
+        BASE.replace(
+            "[exports]",
+            &format!("[components.app.trust]\n{trust}\n[exports]"),
+        )
+    };
+    let keyed = with_trust(&format!("require-signature = true\nsigners = [{key}]"));
+    assert_eq!(refused(&keyed), Vec::<String>::new());
+    let keyless = with_trust(
+        "require-signature = true\nsigners = [{ sigstore = \"a@example.com\", issuer = \"https://issuer.example\" }]",
     );
-    assert_eq!(
-        refused(&required),
-        ["components.app.trust.require-signature"]
-    );
-    let signers_only = BASE.replace(
-        "[exports]",
-        &format!("[components.app.trust]\nsigners = [{key}]\n[exports]"),
-    );
+    assert_eq!(refused(&keyless), Vec::<String>::new());
+    let token = with_trust(&format!(
+        "require-signature = true\nsigners = [{key}, {{ pkcs11 = \"release\" }}]"
+    ));
+    assert_eq!(refused(&token), ["components.app.trust.signers[1]"]);
+    let signers_only = with_trust(&format!("signers = [{key}]"));
     assert_eq!(refused(&signers_only), ["components.app.trust.signers"]);
+    let oci = keyed.replace(
+        "path = \"app.wasm\"",
+        "oci = \"oci://127.0.0.1:5000/app:1\"",
+    );
+    assert_eq!(refused(&oci), ["components.app.trust.require-signature"]);
+}
+
+/// A threshold is from 1 to the number of signers, and a `crate` source cannot require a
+/// signature: these are plan errors, found by `plan validate`.
+#[test]
+fn thresholds_and_crate_sources_are_checked() {
+    let key = |k: &str| format!("{{ key = \"{k}.pub\" }}");
+    let with_trust = |trust: &str| {
+        BASE.replace(
+            "[exports]",
+            &format!("[components.app.trust]\n{trust}\n[exports]"),
+        )
+    };
+    let codes = |text: &str| -> Vec<(Code, String)> {
+        plan::from_toml(text)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.code, d.path))
+            .collect()
+    };
+    let two = with_trust(&format!(
+        "require-signature = true\nthreshold = 2\nsigners = [{}, {}]",
+        key("a"),
+        key("b")
+    ));
+    assert_eq!(codes(&two), vec![]);
+    assert_eq!(
+        read(&two).components["app"]
+            .trust
+            .as_ref()
+            .unwrap()
+            .threshold,
+        Some(2)
+    );
+    for n in [0, 3] {
+        let bad = two.replace("threshold = 2", &format!("threshold = {n}"));
+        assert_eq!(
+            codes(&bad),
+            vec![(
+                Code::PlanLimitOutOfRange,
+                "components.app.trust.threshold".into()
+            )]
+        );
+    }
+    let on_crate = two.replace("path = \"app.wasm\"", "crate = \"app\"");
+    assert_eq!(
+        codes(&on_crate),
+        vec![(Code::PlanSignatureOnCrate, "components.app.trust".into())]
+    );
 }
 
 #[test]

@@ -203,6 +203,8 @@ impl Builder {
     /// engine (the pooling allocator's), so embedded precompiled code is not used here.
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
+        // The macro (or build script) emitted it from this plan, input signatures checked.
+        let host = self.host.inputs_checked_at_emit();
         let (_handle, signal) = crate::shutdown_channel();
         let mut options = crate::ServeOptions::new(addr);
         // Like `main`, this serves a whole process: SIGINT and SIGTERM stop it gracefully.
@@ -210,7 +212,7 @@ impl Builder {
         crate::serve_with(
             &plan,
             self.embedded.component,
-            &self.host,
+            &host,
             &options,
             |bound| eprintln!("serving http://{bound}/"),
             signal,
@@ -220,7 +222,9 @@ impl Builder {
     /// Checks digests, reads the plan, checks the host policy against it, and prepares the
     /// component: from the precompiled code when it fits this engine, else by compiling it
     /// (with a warning on stderr when precompiled code was there but did not fit).
-    pub fn load(self) -> Result<Composition, ExecError> {
+    pub fn load(mut self) -> Result<Composition, ExecError> {
+        // The macro (or build script) emitted it from this plan, input signatures checked.
+        self.host = self.host.inputs_checked_at_emit();
         let e = self.embedded;
         let plan = e.plan()?;
         let session = Session::new(&plan, &self.host, Mode::Run)?;

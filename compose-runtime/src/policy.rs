@@ -23,6 +23,9 @@ pub struct HostPolicy {
     pub(crate) secret_backends: SecretBackends,
     /// Set by `exec serve`: a request never reads the server's standard input.
     pub(crate) serving: bool,
+    /// Whether the plan's input signatures (`trust.require-signature`) were checked when the
+    /// composition was emitted; see [`HostPolicy::inputs_checked_at_emit`].
+    pub(crate) inputs_checked: bool,
 }
 
 impl HostPolicy {
@@ -42,6 +45,20 @@ impl HostPolicy {
     pub fn secret_backend(mut self, scheme: &str, backend: impl SecretBackend) -> Self {
         self.secret_backends
             .insert(scheme, std::sync::Arc::new(backend));
+        self
+    }
+
+    /// Declares that the plan's signature requirements on its inputs were enforced when this
+    /// composition was emitted from it (by `compose_build::emit`, `compose!` or
+    /// `composectl emit build`), or that a signed statement naming the plan vouches for that.
+    ///
+    /// A composed component does not hold its inputs' bytes, so the runtime cannot check their
+    /// signatures: without this declaration a plan that requires signed inputs is refused
+    /// (`E0701`) rather than run as if its requirement were met. Embedded compositions
+    /// (`compose!`, build scripts) were emitted, and checked, at build time and declare it
+    /// themselves.
+    pub fn inputs_checked_at_emit(mut self) -> Self {
+        self.inputs_checked = true;
         self
     }
 
@@ -110,6 +127,19 @@ impl Effective {
                 format!(
                     "the plan asks for what this host does not do, so it will not run:\n  {}",
                     all.join("\n  ")
+                ),
+            ));
+        }
+        if !host.inputs_checked
+            && let Some((name, _)) = plan
+                .components
+                .iter()
+                .find(|(_, c)| c.trust.as_ref().is_some_and(|t| t.require_signature))
+        {
+            return Err(ExecError::new(
+                Code::TrustUnsigned,
+                format!(
+                    "the plan requires `{name}` to be signed, which is checked on its own bytes when the composition is emitted; nothing says this composed component was emitted that way, so it will not run: run the plan itself (`exec run PLAN`, which emits and checks), or require a signed composition that names this plan (`--require-signature --trust-key KEY`)"
                 ),
             ));
         }

@@ -24,8 +24,36 @@ const UNSUPPORTED: &[&str] = &[
     "[observability]\nmetrics = true\n",
     "[observability]\naudit = \"stderr\"\n",
     "[observability]\nattest = true\n",
-    "[components.greeter.trust]\nrequire-signature = true\nsigners = [{ key = \"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\" }]\n",
+    "[components.greeter.trust]\nrequire-signature = true\nsigners = [{ pkcs11 = \"release\" }]\n",
 ];
+
+/// A plan that requires signed inputs runs only where something says they were checked: the
+/// emit that made the composition (`inputs_checked_at_emit`; embedded compositions declare it
+/// themselves). A bare `Runtime::run` of some composed bytes is refused (E0701), never run as
+/// if the requirement were met.
+#[test]
+fn signed_inputs_are_not_assumed() {
+    let component = compose_wit::testing::component_from_wit(&[("greet.wit", GREET)], "provider");
+    let p = plan(
+        "[components.greeter.trust]\nrequire-signature = true\nsigners = [{ key = \"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\" }]\n",
+    );
+    let rt = Runtime::new(&p.policy).unwrap();
+    let refused = rt
+        .run(&p, &component, &[], &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(refused.code, Code::TrustUnsigned, "{refused}");
+    let compiled = rt.compile(&component).unwrap().0;
+    let inst = rt
+        .instantiate(&p, &compiled, &HostPolicy::default())
+        .err()
+        .unwrap();
+    assert_eq!(inst.code, Code::TrustUnsigned, "{inst}");
+    // Declared checked, the run gets past the requirement (this component exports no
+    // `wasi:cli/run`, so it then fails for that reason).
+    let checked = HostPolicy::default().inputs_checked_at_emit();
+    let ran = rt.run(&p, &component, &[], &checked).unwrap_err();
+    assert_ne!(ran.code, Code::TrustUnsigned, "{ran}");
+}
 
 #[test]
 fn every_entry_point_refuses_what_the_host_does_not_implement() {

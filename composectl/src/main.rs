@@ -30,6 +30,8 @@ enum Composectl {
     Emit(commands::emit::EmitCommand),
     #[command(subcommand)]
     Exec(commands::exec::ExecCommand),
+    #[command(subcommand)]
+    Trust(commands::trust::TrustCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Composectl::Wit(c) => c.execute(),
         Composectl::Emit(c) => c.execute(),
         Composectl::Exec(c) => c.execute(),
+        Composectl::Trust(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

@@ -127,12 +127,10 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
     let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE";
     let cases: &[(&str, &[&str], &str, &str)] = &[
         (
-            "signature",
+            "token-signer",
             &["stdout"],
-            &format!(
-                "[components.probe.trust]\nrequire-signature = true\nsigners = [{{ key = \"{key}\" }}]\n"
-            ),
-            "components.probe.trust.require-signature",
+            "[components.probe.trust]\nrequire-signature = true\nsigners = [{ pkcs11 = \"release\" }]\n",
+            "components.probe.trust.signers[0]",
         ),
         (
             "signers",

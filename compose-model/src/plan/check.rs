@@ -454,5 +454,24 @@ fn trust(cx: &mut Cx, plan: &Plan) {
                 format!("`{cname}` requires a signature but accepts no signer; add `signers = [{{ key = \"…\" }}]` (or `sigstore`, `pkcs11`)"),
             );
         }
+        if let Some(n) = t.threshold {
+            let m = t.signers.len();
+            if n == 0 || n as usize > m {
+                cx.error(
+                    Code::PlanLimitOutOfRange,
+                    &join(&join(&component_path(cname), "trust"), "threshold"),
+                    None,
+                    format!("`{cname}` needs {n} distinct signers, but lists {m}; the threshold must be from 1 to the number of signers"),
+                );
+            }
+        }
+        if t.require_signature && matches!(c.source, Source::Crate(_)) {
+            cx.error(
+                Code::PlanSignatureOnCrate,
+                &join(&component_path(cname), "trust"),
+                None,
+                format!("`{cname}` is a `crate` source, which this build compiles itself, so nobody signed its bytes; require the signature on a `path` or `blob` of the signed component, or remove `trust`"),
+            );
+        }
     }
 }

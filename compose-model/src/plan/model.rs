@@ -286,13 +286,17 @@ pub struct Trust {
     /// Accepted signers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<Signer>,
+    /// How many distinct accepted signers must have signed; `None` means one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
 }
 
 /// A signer whose signature is accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Signer {
-    /// A public key, base64 of its DER SubjectPublicKeyInfo.
+    /// A public key: base64 of its DER SubjectPublicKeyInfo, or (a value ending in `.pub` or
+    /// `.pem`, which base64 never does) the path of a PEM public key, relative to the plan.
     Key(String),
     /// A sigstore identity and the OIDC issuer that vouches for it.
     Sigstore {

@@ -45,7 +45,7 @@ const POLICY: &[&str] = &[
     "tenant",
 ];
 const OBSERVABILITY: &[&str] = &["metrics", "audit", "attest"];
-const TRUST: &[&str] = &["require-signature", "signers"];
+const TRUST: &[&str] = &["require-signature", "signers", "threshold"];
 const SIGNER: &[&str] = &["key", "sigstore", "issuer", "pkcs11"];
 
 const INTERFACE_RULE: &str =
@@ -459,7 +459,13 @@ fn trust(cx: &mut Cx, path: &str, node: &Node) -> Option<Trust> {
             .and_then(|n| cx.boolean(&f.path("require-signature"), n))
             .unwrap_or(false),
         signers: Vec::new(),
+        threshold: None,
     };
+    if let Some(n) = f.get("threshold")
+        && let Some(v) = cx.unsigned(&f.path("threshold"), n)
+    {
+        t.threshold = Some(u32::try_from(v).unwrap_or(u32::MAX));
+    }
     if let Some(n) = f.get("signers") {
         for (p, sn) in cx.array(&f.path("signers"), n).unwrap_or_default() {
             let Some(s) = signer(cx, &p, sn) else {

@@ -1,7 +1,7 @@
-//! What a plan may ask for that this release's hosts do not do yet: signature checks, metrics,
-//! audit, attestation and tenancy. A plan that asks for one of them is refused (`E0214`) at
-//! emit, by `compose!` and at exec, never run as if it had not asked; `plan validate` stays a
-//! schema check, so such a plan is still a valid plan.
+//! What a plan may ask for that this release's hosts do not do yet: signers held in a PKCS#11
+//! token, signatures on OCI sources, metrics, audit, attestation and tenancy. A plan that asks
+//! for one of them is refused (`E0214`) at emit, by `compose!` and at exec, never run as if it
+//! had not asked; `plan validate` stays a schema check, so such a plan is still a valid plan.
 //!
 //! When a host implements one of these, its refusal leaves this file.
 
@@ -35,20 +35,33 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
     for (name, c) in &plan.components {
         let at = join("components", name);
         if let Some(t) = &c.trust {
-            if t.require_signature {
+            let trust = join(&at, "trust");
+            if !t.require_signature && (!t.signers.is_empty() || t.threshold.is_some()) {
                 refuse(
                     &mut out,
-                    join(&join(&at, "trust"), "require-signature"),
+                    join(&trust, "signers"),
                     format!(
-                        "`{name}` requires a signature, but this host does not verify signatures yet, so the requirement would not be enforced; remove `trust`, or pin the component's bytes with `digest = \"sha256:…\"`, which is checked"
+                        "`{name}` lists signers without `require-signature = true`, so they would be ignored; add `require-signature = true` or remove `signers`"
                     ),
                 );
-            } else if !t.signers.is_empty() {
+            }
+            for (i, s) in t.signers.iter().enumerate() {
+                if let Signer::Pkcs11(label) = s {
+                    refuse(
+                        &mut out,
+                        format!("{}[{i}]", join(&trust, "signers")),
+                        format!(
+                            "`{name}` accepts the PKCS#11 key `{label}` as a signer, but this host does not read verifying keys from a token yet, so the signature could not be checked; export the key's public half (`{{ key = \"release.pub\" }}`) and list that"
+                        ),
+                    );
+                }
+            }
+            if t.require_signature && matches!(c.source, Source::Oci(_)) {
                 refuse(
                     &mut out,
-                    join(&join(&at, "trust"), "signers"),
+                    join(&trust, "require-signature"),
                     format!(
-                        "`{name}` lists signers without `require-signature`, and this host does not verify signatures, so they would be ignored; remove `signers`"
+                        "`{name}` requires a signature on an `oci` source, which this host cannot fetch; use a `path` or `blob` source"
                     ),
                 );
             }

@@ -38,6 +38,18 @@ pub enum EmitCommand {
         /// Compose again even when the cache has the result.
         #[arg(long)]
         no_cache: bool,
+        /// A Sigstore `trusted_root.json`, for inputs whose plan accepts keyless signers.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: Option<PathBuf>,
+        /// Sign the composition with this private key: `OUTPUT.sigstore.json` holds an in-toto
+        /// statement naming the component and the plan's digest (a copy goes to the blob
+        /// store, where `exec` finds it by the component's digest).
+        #[arg(long, value_name = "KEY", conflicts_with = "sign_pkcs11")]
+        sign_key: Option<PathBuf>,
+        /// Sign the composition with a key inside a PKCS#11 token (`PKCS11_MODULE`,
+        /// `PKCS11_PIN`), by label.
+        #[arg(long, value_name = "LABEL")]
+        sign_pkcs11: Option<String>,
     },
 }
 
@@ -51,7 +63,29 @@ impl EmitCommand {
             guest_target_dir,
             cache_dir,
             no_cache,
+            trusted_root,
+            sign_key,
+            sign_pkcs11,
         } = self;
+        // The signing key is opened first: a key that cannot sign stops the build before
+        // anything is written.
+        let signer: Option<Box<dyn compose_trust::Signer>> = match (&sign_key, &sign_pkcs11) {
+            (Some(k), _) => match compose_trust::SigningKey::read(k) {
+                Ok(k) => Some(Box::new(k)),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            },
+            (None, Some(label)) => match compose_trust::pkcs11::TokenKey::from_env(label) {
+                Ok(k) => Some(Box::new(k)),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            },
+            (None, None) => None,
+        };
         let mut options = EmitOptions::default();
         if let Some(w) = workspace {
             options = options.workspace(w);
@@ -59,11 +93,14 @@ impl EmitCommand {
         if let Some(t) = guest_target_dir {
             options = options.guest_target_dir(t);
         }
-        if let Some(store) = cache_dir
+        if let Some(r) = trusted_root {
+            options = options.trusted_root(r);
+        }
+        let store = cache_dir
             .map(BlobStore::new)
-            .or_else(BlobStore::default_location)
-        {
-            options = options.cache(store, !no_cache);
+            .or_else(BlobStore::default_location);
+        if let Some(store) = &store {
+            options = options.cache(store.clone(), !no_cache);
         }
         let start = Instant::now();
         let emitted = match compose_build::emit(&plan, &options) {
@@ -79,7 +116,45 @@ impl EmitCommand {
                 return Ok(ExitCode::FAILURE);
             }
         };
+        // Signed before anything is written, so a failed signature leaves no output behind.
+        let bundle = match &signer {
+            Some(signer) => match crate::commands::trust::sign_composition(
+                &output,
+                &emitted.digest,
+                &emitted.plan_digest,
+                signer.as_ref(),
+            ) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            },
+            None => None,
+        };
         io::write_rebuildable(&output, &emitted.bytes)?;
+        if let (Some(bundle), Some(signer)) = (&bundle, &signer) {
+            let beside = compose_trust::locate::beside(&output);
+            io::write(Some(&beside), bundle.as_bytes())?;
+            if let Some(store) = &store {
+                let dir = compose_trust::locate::in_store(store, &emitted.digest);
+                let name = format!(
+                    "{}{}",
+                    signer.public_key().fingerprint().replace(':', "-"),
+                    compose_trust::BUNDLE_SUFFIX
+                );
+                // The store's copy is a convenience; the bundle beside the output is the one
+                // written for sure.
+                let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+                    compose_model::blobs::write_atomic(&dir.join(name), bundle.as_bytes())
+                });
+            }
+            eprintln!(
+                "signed the composition with {}: {}",
+                signer.public_key().fingerprint(),
+                beside.display()
+            );
+        }
         // One write: standard error is unbuffered, and a formatted line would otherwise be
         // written piece by piece.
         let line = format!(

@@ -36,6 +36,29 @@ pub struct Input {
     /// Compile and compose again even when cached.
     #[arg(long)]
     no_cache: bool,
+    #[command(flatten)]
+    trust: HostTrust,
+}
+
+/// The host's own signature requirement on what it runs, whatever the plan says.
+#[derive(clap::Args)]
+pub struct HostTrust {
+    /// Run only a composed component signed by a `--trust-key`; with a plan (`--plan`, or a
+    /// plan as the input), the signature must be a composition statement naming that plan
+    /// (`emit build --sign-key`, `trust sign --plan`), so the grants are covered too.
+    /// Refused before anything is instantiated.
+    #[arg(long, requires = "trust_key")]
+    require_signature: bool,
+    /// A public key (PEM) whose signature is accepted (repeatable).
+    #[arg(long, value_name = "PUB", requires = "require_signature")]
+    trust_key: Vec<PathBuf>,
+    /// A bundle for the composed component (repeatable); also looked for: `X.wasm.sigstore.json`
+    /// beside a `.wasm` input, and the blob store under the component's digest.
+    #[arg(long, value_name = "BUNDLE", requires = "require_signature")]
+    bundle: Vec<PathBuf>,
+    /// A Sigstore `trusted_root.json`, for keyless signatures on the plan's inputs.
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
 }
 
 /// Run compositions.
@@ -168,6 +191,7 @@ impl Input {
             reveal,
             cache_dir,
             no_cache,
+            trust,
         } = self;
         let mut host = HostPolicy::default();
         for name in &refuse {
@@ -191,6 +215,7 @@ impl Input {
         let store = cache_dir
             .map(BlobStore::new)
             .or_else(BlobStore::default_location);
+        let plan_arg = plan.is_some();
         let is_wasm = std::fs::read(&input)
             .map(|b| b.starts_with(b"\0asm"))
             .unwrap_or(false);
@@ -217,14 +242,40 @@ impl Input {
             if let Some(s) = &store {
                 options = options.cache(s.clone(), !no_cache);
             }
+            if let Some(r) = &trust.trusted_root {
+                options = options.trusted_root(r);
+            }
             match compose_build::emit(&input, &options) {
-                Ok(e) => (p, e.bytes),
+                Ok(e) => {
+                    // Emitted here, so the plan's input signatures were just checked.
+                    host = host.inputs_checked_at_emit();
+                    (p, e.bytes)
+                }
                 Err(e) => {
                     eprint!("{}", e.render());
                     return Ok(None);
                 }
             }
         };
+        if trust.require_signature {
+            let wasm_input = is_wasm.then_some(input.as_path());
+            let plan_given = !is_wasm || plan_arg;
+            if let Err(e) = host_signature(
+                &trust,
+                &component,
+                wasm_input,
+                plan_given.then_some(&plan),
+                store.as_ref(),
+            ) {
+                eprintln!("{e}");
+                return Ok(None);
+            }
+            // A trusted signer's statement says this component is the composition of this
+            // plan, whose emit checked the inputs' signatures.
+            if plan_given {
+                host = host.inputs_checked_at_emit();
+            }
+        }
         for token in reveal {
             if !plan.secrets.contains_key(&token) {
                 let defined: Vec<&str> = plan.secrets.keys().map(String::as_str).collect();
@@ -246,6 +297,64 @@ impl Input {
             store: store.filter(|_| !no_cache),
         }))
     }
+}
+
+/// The host's requirement: `component` must be signed by a `--trust-key`, and when it runs
+/// under `plan`, by a composition statement that names that plan.
+fn host_signature(
+    trust: &HostTrust,
+    component: &[u8],
+    wasm: Option<&Path>,
+    plan: Option<&Plan>,
+    store: Option<&BlobStore>,
+) -> Result<(), compose_trust::TrustError> {
+    use compose_model::{Code, Digest};
+    use compose_trust::locate::{self, Found};
+    use compose_trust::verify::{self, Accepted};
+
+    let mut signers = Vec::new();
+    for k in &trust.trust_key {
+        signers.push(Accepted::Key(compose_trust::PublicKey::read(k)?));
+    }
+    let policy = crate::commands::trust::policy(signers, 1, trust.trusted_root.as_deref())?;
+    let mut found = Found::default();
+    for b in &trust.bundle {
+        found.file(b);
+    }
+    if let Some(w) = wasm {
+        found.file(&locate::beside(w));
+    }
+    let digest = Digest::of(component);
+    if let Some(s) = store {
+        found.store(s, &digest);
+    }
+    let name = wasm.map_or_else(
+        || "the composed component".to_owned(),
+        |w| w.display().to_string(),
+    );
+    let verified = verify::verify(&name, component, &found.bundles, &found.searched(), &policy)?;
+    if let Some(plan) = plan {
+        let wanted = Digest::of(&plan.to_cbor());
+        if !verified.plans().contains(&wanted) {
+            let named: Vec<String> = verified.plans().iter().map(Digest::to_string).collect();
+            return Err(compose_trust::TrustError::new(
+                Code::TrustPlanMismatch,
+                format!(
+                    "`{name}` is signed, but no signed statement names the plan it would run under ({wanted}){}; the grants are what a signature on a composition must cover: sign the composition of this plan (`emit build --sign-key`, or `trust sign {name} --plan PLAN`)",
+                    if named.is_empty() {
+                        " (the signatures cover its bytes only)".to_owned()
+                    } else {
+                        format!(" (they name {})", named.join(", "))
+                    }
+                ),
+            ));
+        }
+    }
+    eprintln!(
+        "verified {name} ({digest}): signed by {}",
+        verified.signers.join(", ")
+    );
+    Ok(())
 }
 
 /// Reads a valid plan, printing its errors otherwise.

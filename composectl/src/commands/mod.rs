@@ -4,4 +4,5 @@ pub mod cbor;
 pub mod emit;
 pub mod exec;
 pub mod plan;
+pub mod trust;
 pub mod wit;
