@@ -221,13 +221,14 @@ impl TrustCommand {
                 {
                     signers.push(Accepted::Identity { identity, issuer });
                 }
-                let bundles = if bundle.is_empty() {
-                    vec![locate::beside(&artifact)]
-                } else {
-                    bundle
-                };
-                let mut files = Vec::new();
-                for b in &bundles {
+                // The default bundle may be missing (the artifact is unsigned: refused, exit 1);
+                // a bundle named on the command line must exist (exit 2).
+                let mut found = compose_trust::locate::Found::default();
+                if bundle.is_empty() {
+                    found.file(&locate::beside(&artifact));
+                }
+                let mut files = found.bundles.clone();
+                for b in &bundle {
                     let json = std::fs::read(b)
                         .with_context(|| format!("failed to read the bundle `{}`", b.display()))?;
                     files.push(BundleFile {
@@ -240,7 +241,7 @@ impl TrustCommand {
                     Err(e) => return refused(&e, json),
                 };
                 let name = artifact.display().to_string();
-                match verify::verify(&name, &bytes, &files, "", &policy) {
+                match verify::verify(&name, &bytes, &files, &found.searched(), &policy) {
                     Ok(v) => {
                         if json {
                             io::println(json!({

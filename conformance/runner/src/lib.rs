@@ -9,6 +9,7 @@
 mod exec;
 mod suites;
 mod summary;
+mod trust;
 
 use std::path::Path;
 
@@ -71,6 +72,7 @@ fn run_file(composectl: &Path, file: &Path, summary: &mut Summary) -> Result<()>
             "canon-cbor" => suites::cbor(composectl, test),
             "plan" => suites::plan(composectl, file.parent().unwrap_or(Path::new(".")), test),
             "canon-wit" => suites::wit(composectl, test),
+            "trust-bundle" => trust::bundle(composectl, test),
             other => bail!("`{name}`: unknown suite `{other}`"),
         };
         let mut case = result.with_context(|| format!("`{name}` tcId {id}: cannot run"))?;
