@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub out_dir: PathBuf,
     /// Whether to precompile.
     pub precompile: bool,
+    /// A private key to sign the composition with.
+    pub sign_key: Option<PathBuf>,
 }
 
 /// What a build made and where it wrote it.
@@ -39,6 +41,10 @@ pub struct Bundle {
     pub component_file: PathBuf,
     /// `component.cwasm`, its digest and the engine's compatibility digest, when precompiled.
     pub precompiled: Option<(PathBuf, Digest, Digest)>,
+    /// Signature bundles for the composed component, embedded as they are: made with the
+    /// build's signing key, or found in the blob store under the component's digest. Not
+    /// checked here: the application checks them at load against the keys it trusts.
+    pub signatures: Vec<String>,
 }
 
 /// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
@@ -76,6 +82,7 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
         let _ = std::fs::remove_file(dir.join("component.cwasm"));
         None
     };
+    let signatures = signatures(&emitted, settings).map_err(|e| fail(e.code, e.message))?;
     Ok(Bundle {
         plan: plan.clone(),
         emitted,
@@ -83,7 +90,37 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
         plan_file,
         component_file,
         precompiled,
+        signatures,
     })
+}
+
+/// The bundles to embed: one made now with the build's key, if it has one, and those the blob
+/// store holds for the component (sorted, so the generated code is stable).
+fn signatures(
+    emitted: &Emitted,
+    settings: &Settings,
+) -> Result<Vec<String>, compose_trust::TrustError> {
+    let mut out = Vec::new();
+    if let Some(key) = &settings.sign_key {
+        let key = compose_trust::SigningKey::read(key)?;
+        let statement = compose_trust::statement::composition(
+            "component.wasm",
+            &emitted.digest,
+            &emitted.plan_digest,
+        );
+        out.push(compose_trust::sign::sign_statement(&statement, &key)?);
+    }
+    if let Some(store) = &settings.emit.cache {
+        let mut found = compose_trust::locate::Found::default();
+        found.store(store, &emitted.digest);
+        out.extend(
+            found
+                .bundles
+                .into_iter()
+                .filter_map(|b| String::from_utf8(b.json).ok()),
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(feature = "precompile")]

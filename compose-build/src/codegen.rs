@@ -64,6 +64,12 @@ pub fn generate(
         }
         None => quote!(),
     };
+    let signatures = if bundle.signatures.is_empty() {
+        quote!()
+    } else {
+        let s = &bundle.signatures;
+        quote!(.with_bundles(&[#(#s),*]))
+    };
     let tracked = tracked.iter().map(|p| {
         let p = p.display().to_string();
         quote!(
@@ -105,7 +111,7 @@ pub fn generate(
                 #plan_digest,
                 #component,
                 #component_digest,
-            ) #precompiled;
+            ) #precompiled #signatures;
 
             /// The digest of the plan's canonical CBOR.
             pub const PLAN_DIGEST: &'static str = #plan_digest;

@@ -37,6 +37,7 @@ pub struct Config {
     precompile: Option<bool>,
     type_name: Option<String>,
     manifest_dir: Option<PathBuf>,
+    sign_key: Option<PathBuf>,
 }
 
 /// What a build script's compile made.
@@ -96,6 +97,16 @@ impl Config {
     /// (`hello-cli` → `HelloCli`), or `Composition`.
     pub fn type_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.type_name = Some(name.into());
+        self
+    }
+
+    /// Signs the composition with this private key (PKCS#8 PEM, owner-only) and embeds the
+    /// bundle: an in-toto statement naming the component and the plan. Default: no signing;
+    /// bundles already in the blob store for the composed component (`composectl emit build
+    /// --sign-key`, `trust sign --plan`) are embedded either way. A binary checks them only
+    /// against the keys the application gives `Builder::require_signature`.
+    pub fn sign_key(&mut self, key: impl Into<PathBuf>) -> &mut Self {
+        self.sign_key = Some(key.into());
         self
     }
 
@@ -274,6 +285,7 @@ impl Config {
             emit,
             out_dir,
             precompile: self.precompile.unwrap_or(cfg!(feature = "precompile")),
+            sign_key: self.sign_key.as_ref().map(|k| manifest_dir.join(k)),
         })
     }
 }

@@ -123,3 +123,51 @@ fn an_unwritable_output_folder_is_a_coded_error() {
     // The plan is still watched, so fixing things reruns the build script.
     assert!(err.files.iter().any(|f| f.ends_with("compose.toml")));
 }
+
+/// `Config::sign_key` signs the composition at build time and embeds the bundle, a statement
+/// naming the component and the plan; bundles in the blob store for the component are embedded
+/// too. A key others can read stops the build with its code.
+#[test]
+fn a_signing_key_embeds_a_composition_statement() {
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("release.key");
+    let public = compose_trust::keys::generate(&key).unwrap().key;
+    let compiled = config(out.path(), cache.path())
+        .sign_key(&key)
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = &compiled.bundle;
+    assert_eq!(b.signatures.len(), 1);
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(rust.contains("with_bundles"), "{rust}");
+    let files = [compose_trust::verify::BundleFile {
+        origin: "embedded".into(),
+        json: b.signatures[0].clone().into_bytes(),
+    }];
+    let policy = compose_trust::Policy::new(vec![compose_trust::Accepted::Key(public)]).unwrap();
+    let verified =
+        compose_trust::verify::verify("c", &b.emitted.bytes, &files, "", &policy).unwrap();
+    assert!(verified.plans().contains(&b.emitted.plan_digest));
+
+    // A bundle already in the store for this component is embedded as well.
+    let dir = compose_trust::locate::in_store(
+        &compose_model::blobs::BlobStore::new(cache.path()),
+        &b.emitted.digest,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("x.sigstore.json"), &b.signatures[0]).unwrap();
+    let again = config(out.path(), cache.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap();
+    assert_eq!(again.bundle.signatures, b.signatures);
+
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = config(out.path(), cache.path())
+        .sign_key(&key)
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_err();
+    assert!(format!("{e}").contains("E0709"), "{e}");
+}

@@ -24,6 +24,10 @@ pub struct Embedded {
     pub component_digest: &'static str,
     /// Code precompiled at build time, if the build made it.
     pub precompiled: Option<Precompiled>,
+    /// Sigstore bundles for the component that the build embedded (JSON). They vouch for
+    /// nothing by themselves: [`Builder::require_signature`] checks them against keys the
+    /// application supplies.
+    pub bundles: &'static [&'static str],
 }
 
 /// Code precompiled at build time for the runtime's engine configuration.
@@ -55,7 +59,14 @@ impl Embedded {
             component,
             component_digest,
             precompiled: None,
+            bundles: &[],
         }
+    }
+
+    /// Adds signature bundles (used by generated code).
+    pub const fn with_bundles(mut self, bundles: &'static [&'static str]) -> Embedded {
+        self.bundles = bundles;
+        self
     }
 
     /// Adds precompiled code (used by generated code).
@@ -101,6 +112,8 @@ impl Embedded {
             embedded: *self,
             host: HostPolicy::default(),
             precompiled: true,
+            signature_required: false,
+            signers: Vec::new(),
         }
     }
 
@@ -153,6 +166,8 @@ pub struct Builder {
     embedded: Embedded,
     host: HostPolicy,
     precompiled: bool,
+    signature_required: bool,
+    signers: Vec<crate::trust::PublicKey>,
 }
 
 impl Builder {
@@ -190,6 +205,32 @@ impl Builder {
         self
     }
 
+    /// Loads (or serves) only if a bundle embedded at build time is a composition statement,
+    /// signed by one of `keys`, that names this very component and plan; otherwise the load
+    /// is refused with the trust code for why (`E0701`–`E0710`) before anything is compiled
+    /// or instantiated. The keys must come from the application (e.g. `include_str!` of a PEM
+    /// file it ships, or its configuration): a key embedded next to the bytes it vouches for
+    /// proves no more than the digest check every load already does. Repeatable; any one key
+    /// suffices.
+    pub fn require_signature(
+        mut self,
+        keys: impl IntoIterator<Item = crate::trust::PublicKey>,
+    ) -> Builder {
+        // Asked with no key, the requirement stands and nothing can meet it: every load is
+        // refused rather than run unchecked.
+        self.signature_required = true;
+        self.signers.extend(keys);
+        self
+    }
+
+    /// The check [`Builder::require_signature`] asks for.
+    fn check_signature(&self) -> Result<(), ExecError> {
+        if !self.signature_required {
+            return Ok(());
+        }
+        crate::signed::check_embedded(&self.embedded, &self.signers)
+    }
+
     /// Whether to use the embedded precompiled code when it fits this engine. Default: `true`.
     /// With `false` the component is always compiled at load.
     pub fn precompiled(mut self, use_it: bool) -> Builder {
@@ -203,6 +244,7 @@ impl Builder {
     /// engine (the pooling allocator's), so embedded precompiled code is not used here.
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
+        self.check_signature()?;
         // The macro (or build script) emitted it from this plan, input signatures checked.
         let host = self.host.inputs_checked_at_emit();
         let (_handle, signal) = crate::shutdown_channel();
@@ -227,6 +269,7 @@ impl Builder {
         self.host = self.host.inputs_checked_at_emit();
         let e = self.embedded;
         let plan = e.plan()?;
+        self.check_signature()?;
         let session = Session::new(&plan, &self.host, Mode::Run)?;
         let runtime = Runtime::new(&plan.policy)?;
         let mut from_precompiled = false;

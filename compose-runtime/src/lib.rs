@@ -22,9 +22,12 @@ mod policy;
 mod run;
 pub mod secrets;
 mod serve;
+mod signed;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
+/// Signatures (`compose-trust`): keys and bundles for [`Builder::require_signature`].
+pub use compose_trust as trust;
 pub use composition::{Composition, Instantiated, Server};
 pub use embedded::{Builder, Embedded, Precompiled};
 pub use engine::{Runtime, compatibility, engine_config, pooling_config};
