@@ -2,6 +2,9 @@
 //! `trust.require-signature = true` must carry bundles from its accepted signers, checked over
 //! the very bytes, in memory, that are then composed (the file is not read again).
 //!
+//! A `pkcs11` signer is the public key of that label in the PKCS#11 token (`PKCS11_MODULE`),
+//! read at each emit.
+//!
 //! Bundles are looked for beside a `path` input (`X.wasm.sigstore.json`) and in the blob store
 //! under the input's digest. This runs on every emit, a cache hit included: the emit key
 //! covers the bytes and the plan, not the bundles.
@@ -63,7 +66,16 @@ pub(crate) fn check_signatures(
                     identity: identity.clone(),
                     issuer: issuer.clone(),
                 }),
-                // `plan::unsupported` refuses these before anything is read.
+                Signer::Pkcs11(label) => {
+                    match compose_trust::pkcs11::verifying_key_from_env(label) {
+                        Ok(k) => signers.push(Accepted::Key(k)),
+                        Err(e) => diags.push(Diagnostic::new(
+                            e.code,
+                            format!("{at}.signers[{i}]"),
+                            format!("`{name}`'s signer `{label}`: {}", e.message),
+                        )),
+                    }
+                }
                 _ => {}
             }
         }

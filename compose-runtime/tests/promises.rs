@@ -24,7 +24,7 @@ const UNSUPPORTED: &[&str] = &[
     "[observability]\nmetrics = true\n",
     "[observability]\naudit = \"stderr\"\n",
     "[observability]\nattest = true\n",
-    "[components.greeter.trust]\nrequire-signature = true\nsigners = [{ pkcs11 = \"release\" }]\n",
+    "[components.greeter.trust]\nsigners = [{ pkcs11 = \"release\" }]\n",
 ];
 
 /// A plan that requires signed inputs runs only where something says they were checked: the

@@ -62,24 +62,9 @@ impl TokenKey {
     /// Opens the key named `name` in the module at `module`, logging in with `pin`.
     pub fn open(module: &std::path::Path, pin: &str, name: &str) -> Result<TokenKey, TrustError> {
         let (token, label) = parse(name)?;
-        let context = Pkcs11::new(module).map_err(|e| {
-            err(format!(
-                "cannot load the PKCS#11 module `{}`: {e}; set `PKCS11_MODULE`",
-                module.display()
-            ))
-        })?;
-        context
-            .initialize(CInitializeArgs::OsThreads)
-            .map_err(|e| err(format!("cannot initialize the PKCS#11 module: {e}")))?;
+        let context = load(module)?;
+        let found = tokens(&context, token)?;
         let p11 = |e: cryptoki::error::Error| err(format!("PKCS#11: {e}"));
-        let mut found = Vec::new();
-        for slot in context.get_slots_with_token().map_err(p11)? {
-            let info = context.get_token_info(slot).map_err(p11)?;
-            // SoftHSM2 (like many modules) shows a spare uninitialized token too.
-            if info.token_initialized() && token.is_none_or(|t| info.label().trim_end() == t) {
-                found.push((slot, info.label().trim_end().to_owned()));
-            }
-        }
         let mut keys = Vec::new();
         for (slot, token_label) in found {
             let session = context.open_ro_session(slot).map_err(p11)?;
@@ -130,6 +115,83 @@ impl TokenKey {
             _context: context,
         })
     }
+}
+
+/// The public key labelled `name` (`label` or `pkcs11:token=T;object=L`) in the token of the
+/// module `PKCS11_MODULE` (default: SoftHSM2's): how a plan's `{ pkcs11 = "label" }` signer is
+/// checked. Public objects are read without logging in; with `PKCS11_PIN` set, tokens that
+/// keep their public keys private are logged in to as well.
+pub fn verifying_key_from_env(name: &str) -> Result<PublicKey, TrustError> {
+    let module = std::env::var_os("PKCS11_MODULE")
+        .map_or_else(|| PathBuf::from(SOFTHSM2_MODULE), PathBuf::from);
+    verifying_key(&module, std::env::var("PKCS11_PIN").ok().as_deref(), name)
+}
+
+/// The public key labelled `name` in the module at `module` (see [`verifying_key_from_env`]).
+pub fn verifying_key(
+    module: &std::path::Path,
+    pin: Option<&str>,
+    name: &str,
+) -> Result<PublicKey, TrustError> {
+    let (token, label) = parse(name)?;
+    let context = load(module)?;
+    let p11 = |e: cryptoki::error::Error| err(format!("PKCS#11: {e}"));
+    let mut keys = Vec::new();
+    for (slot, token_label) in tokens(&context, token)? {
+        let session = context.open_ro_session(slot).map_err(p11)?;
+        if let Some(pin) = pin {
+            // Only to see private public keys; a PIN that does not open this token just
+            // leaves the public objects visible.
+            let _ = session.login(UserType::User, Some(&AuthPin::new(pin.into())));
+        }
+        if find(&session, ObjectClass::PUBLIC_KEY, label)?.is_some() {
+            keys.push(public_key(&session, label, &token_label)?);
+        }
+    }
+    match keys.len() {
+        1 => Ok(keys.remove(0)),
+        0 => fail(
+            Code::TrustPkcs11,
+            format!("no PKCS#11 token holds a public key labelled `{label}` to verify with"),
+        ),
+        n => fail(
+            Code::TrustPkcs11,
+            format!(
+                "{n} PKCS#11 tokens hold a public key labelled `{label}`; name one: `pkcs11:token=TOKEN;object={label}`"
+            ),
+        ),
+    }
+}
+
+/// Loads and initializes the module.
+fn load(module: &std::path::Path) -> Result<Pkcs11, TrustError> {
+    let context = Pkcs11::new(module).map_err(|e| {
+        err(format!(
+            "cannot load the PKCS#11 module `{}`: {e}; set `PKCS11_MODULE`",
+            module.display()
+        ))
+    })?;
+    context
+        .initialize(CInitializeArgs::OsThreads)
+        .map_err(|e| err(format!("cannot initialize the PKCS#11 module: {e}")))?;
+    Ok(context)
+}
+
+/// The initialized tokens, or the one labelled `token`, with their labels.
+fn tokens(
+    context: &Pkcs11,
+    token: Option<&str>,
+) -> Result<Vec<(cryptoki::slot::Slot, String)>, TrustError> {
+    let p11 = |e: cryptoki::error::Error| err(format!("PKCS#11: {e}"));
+    let mut found = Vec::new();
+    for slot in context.get_slots_with_token().map_err(p11)? {
+        let info = context.get_token_info(slot).map_err(p11)?;
+        // SoftHSM2 (like many modules) shows a spare uninitialized token too.
+        if info.token_initialized() && token.is_none_or(|t| info.label().trim_end() == t) {
+            found.push((slot, info.label().trim_end().to_owned()));
+        }
+    }
+    Ok(found)
 }
 
 impl Signer for TokenKey {

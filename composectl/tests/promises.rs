@@ -127,12 +127,6 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
     let key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE";
     let cases: &[(&str, &[&str], &str, &str)] = &[
         (
-            "token-signer",
-            &["stdout"],
-            "[components.probe.trust]\nrequire-signature = true\nsigners = [{ pkcs11 = \"release\" }]\n",
-            "components.probe.trust.signers[0]",
-        ),
-        (
             "signers",
             &["stdout"],
             &format!("[components.probe.trust]\nsigners = [{{ key = \"{key}\" }}]\n"),

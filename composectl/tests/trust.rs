@@ -496,6 +496,31 @@ fn pkcs11_keys_sign_inside_a_real_softhsm2_token() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     s.ok(&["trust", "verify", "hsm.wasm", "--key", "hsm.pub"]);
+    // A plan accepting the token's key by label: its public half is read from the token.
+    let by_label = s.plan(
+        "token",
+        "[components.probe.trust]\nrequire-signature = true\nsigners = [{ pkcs11 = \"release\" }]",
+    );
+    let o = s.run_env(&["emit", "build", &by_label, "-o", "t.wasm"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    s.ok(&["trust", "sign", "probe.wasm", "--key", "a"]);
+    let o = s.run_env(&["emit", "build", &by_label, "-o", "t2.wasm"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("error[E0702]"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = s.run_env(
+        &["emit", "build", &by_label, "-o", "t3.wasm"],
+        &[("SOFTHSM2_CONF", "/nonexistent.conf")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("error[E0712]"),
+        "{}",
+        text(&o.stderr)
+    );
     // A wrong PIN: refused with its code, and nothing is written.
     let bad = [
         ("SOFTHSM2_CONF", conf.to_str().unwrap()),

@@ -1,7 +1,7 @@
-//! What a plan may ask for that this release's hosts do not do yet: signers held in a PKCS#11
-//! token, signatures on OCI sources, metrics, audit, attestation and tenancy. A plan that asks
-//! for one of them is refused (`E0214`) at emit, by `compose!` and at exec, never run as if it
-//! had not asked; `plan validate` stays a schema check, so such a plan is still a valid plan.
+//! What a plan may ask for that this release's hosts do not do yet: signatures on OCI sources,
+//! metrics, audit, attestation and tenancy. A plan that asks for one of them is refused
+//! (`E0214`) at emit, by `compose!` and at exec, never run as if it had not asked; `plan
+//! validate` stays a schema check, so such a plan is still a valid plan.
 //!
 //! When a host implements one of these, its refusal leaves this file.
 
@@ -44,17 +44,6 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
                         "`{name}` lists signers without `require-signature = true`, so they would be ignored; add `require-signature = true` or remove `signers`"
                     ),
                 );
-            }
-            for (i, s) in t.signers.iter().enumerate() {
-                if let Signer::Pkcs11(label) = s {
-                    refuse(
-                        &mut out,
-                        format!("{}[{i}]", join(&trust, "signers")),
-                        format!(
-                            "`{name}` accepts the PKCS#11 key `{label}` as a signer, but this host does not read verifying keys from a token yet, so the signature could not be checked; export the key's public half (`{{ key = \"release.pub\" }}`) and list that"
-                        ),
-                    );
-                }
             }
             if t.require_signature && matches!(c.source, Source::Oci(_)) {
                 refuse(
