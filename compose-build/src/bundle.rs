@@ -50,12 +50,18 @@ pub struct Bundle {
 /// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
 /// path, so each front end can point at its own source.
 pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bundle, EmitError> {
-    let emitted = emit_plan(plan, base, &settings.emit)?;
     let fail = |code: Code, message: String| EmitError {
         file: "plan".into(),
         source: None,
         diagnostics: vec![Diagnostic::new(code, "", message)],
     };
+    // The signing key is opened first: a key that cannot sign stops the build before
+    // anything is written.
+    let signer = match &settings.sign_key {
+        Some(k) => Some(compose_trust::SigningKey::read(k).map_err(|e| fail(e.code, e.message))?),
+        None => None,
+    };
+    let emitted = emit_plan(plan, base, &settings.emit)?;
     let dir = &settings.out_dir;
     let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, EmitError> {
         let path = dir.join(name);
@@ -82,7 +88,9 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
         let _ = std::fs::remove_file(dir.join("component.cwasm"));
         None
     };
-    let signatures = signatures(&emitted, settings).map_err(|e| fail(e.code, e.message))?;
+    let code_digest = precompiled.as_ref().map(|(_, d, _)| *d);
+    let signatures = signatures(&emitted, code_digest.as_ref(), signer.as_ref(), settings)
+        .map_err(|e| fail(e.code, e.message))?;
     Ok(Bundle {
         plan: plan.clone(),
         emitted,
@@ -98,17 +106,21 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
 /// store holds for the component (sorted, so the generated code is stable).
 fn signatures(
     emitted: &Emitted,
+    precompiled: Option<&Digest>,
+    signer: Option<&compose_trust::SigningKey>,
     settings: &Settings,
 ) -> Result<Vec<String>, compose_trust::TrustError> {
     let mut out = Vec::new();
-    if let Some(key) = &settings.sign_key {
-        let key = compose_trust::SigningKey::read(key)?;
-        let statement = compose_trust::statement::composition(
+    if let Some(key) = signer {
+        // The build's own statement names the precompiled code too, so a binary checking it
+        // may run that code.
+        let statement = compose_trust::statement::composition_with_code(
             "component.wasm",
             &emitted.digest,
             &emitted.plan_digest,
+            precompiled,
         );
-        out.push(compose_trust::sign::sign_statement(&statement, &key)?);
+        out.push(compose_trust::sign::sign_statement(&statement, key)?);
     }
     if let Some(store) = &settings.emit.cache {
         let mut found = compose_trust::locate::Found::default();

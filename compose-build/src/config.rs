@@ -38,6 +38,7 @@ pub struct Config {
     type_name: Option<String>,
     manifest_dir: Option<PathBuf>,
     sign_key: Option<PathBuf>,
+    trusted_root: Option<PathBuf>,
 }
 
 /// What a build script's compile made.
@@ -107,6 +108,13 @@ impl Config {
     /// against the keys the application gives `Builder::require_signature`.
     pub fn sign_key(&mut self, key: impl Into<PathBuf>) -> &mut Self {
         self.sign_key = Some(key.into());
+        self
+    }
+
+    /// A Sigstore `trusted_root.json` for inputs whose plan accepts keyless signers (relative
+    /// to the crate). Default: none, and keyless bundles are refused (`E0707`).
+    pub fn trusted_root(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.trusted_root = Some(path.into());
         self
     }
 
@@ -280,6 +288,9 @@ impl Config {
             .cache(cache, true);
         if let Some(w) = &self.workspace {
             emit = emit.workspace(manifest_dir.join(w));
+        }
+        if let Some(r) = &self.trusted_root {
+            emit = emit.trusted_root(manifest_dir.join(r));
         }
         Ok(Settings {
             emit,

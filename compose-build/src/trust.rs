@@ -76,10 +76,18 @@ pub(crate) fn check_signatures(
                         )),
                     }
                 }
-                _ => {}
+                other => diags.push(Diagnostic::new(
+                    Code::PlanNotImplemented,
+                    format!("{at}.signers[{i}]"),
+                    format!(
+                        "`{name}` accepts a signer this build cannot check ({other:?}); remove it"
+                    ),
+                )),
             }
         }
         if signers.len() != trust.signers.len() {
+            // Every signer that could not be used has a diagnostic above, so this input is
+            // refused, never composed unchecked.
             continue;
         }
         let policy = Policy::new(signers)

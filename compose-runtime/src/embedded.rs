@@ -211,7 +211,8 @@ impl Builder {
     /// or instantiated. The keys must come from the application (e.g. `include_str!` of a PEM
     /// file it ships, or its configuration): a key embedded next to the bytes it vouches for
     /// proves no more than the digest check every load already does. Repeatable; any one key
-    /// suffices.
+    /// suffices. The embedded precompiled code is used only when a verified statement names it
+    /// too (`Config::sign_key` signs it so); otherwise the signed component is compiled at load.
     pub fn require_signature(
         mut self,
         keys: impl IntoIterator<Item = crate::trust::PublicKey>,
@@ -223,10 +224,12 @@ impl Builder {
         self
     }
 
-    /// The check [`Builder::require_signature`] asks for.
-    fn check_signature(&self) -> Result<(), ExecError> {
+    /// The check [`Builder::require_signature`] asks for; whether the embedded precompiled
+    /// code may be used (always, unless a signature is required and no verified statement
+    /// names that code: the signature covers the component, which is then compiled at load).
+    fn check_signature(&self) -> Result<bool, ExecError> {
         if !self.signature_required {
-            return Ok(());
+            return Ok(true);
         }
         crate::signed::check_embedded(&self.embedded, &self.signers)
     }
@@ -244,6 +247,7 @@ impl Builder {
     /// engine (the pooling allocator's), so embedded precompiled code is not used here.
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
+        // Serving compiles for its own engine: the precompiled code is not used either way.
         self.check_signature()?;
         // The macro (or build script) emitted it from this plan, input signatures checked.
         let host = self.host.inputs_checked_at_emit();
@@ -269,12 +273,12 @@ impl Builder {
         self.host = self.host.inputs_checked_at_emit();
         let e = self.embedded;
         let plan = e.plan()?;
-        self.check_signature()?;
+        let code_covered = self.check_signature()?;
         let session = Session::new(&plan, &self.host, Mode::Run)?;
         let runtime = Runtime::new(&plan.policy)?;
         let mut from_precompiled = false;
         let mut component = None;
-        if let Some(p) = e.precompiled.filter(|_| self.precompiled) {
+        if let Some(p) = e.precompiled.filter(|_| self.precompiled && code_covered) {
             let loaded = p
                 .digest
                 .parse::<Digest>()

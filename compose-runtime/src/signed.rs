@@ -14,14 +14,15 @@ fn refused(e: compose_trust::TrustError) -> ExecError {
 
 /// Refuses `embedded` unless one of `keys` signed a statement that its component is the
 /// composition of its plan. Runs after the digests were checked, on the very bytes that are
-/// then compiled.
-pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<(), ExecError> {
+/// then compiled. Returns whether a verified statement also names the embedded precompiled
+/// code: only then may it run instead of the signed component compiled at load.
+pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<bool, ExecError> {
     let signers = keys.iter().cloned().map(Accepted::Key).collect();
     let policy = Policy::new(signers)
         .and_then(|p| p.threshold(1))
-        .map_err(|e| {
+        .map_err(|_| {
             ExecError::new(
-                e.code,
+                Code::TrustKey,
                 format!(
                     "`{}` must be signed, but the application named no key to check it with; pass the release key to `require_signature`",
                     embedded.name
@@ -46,6 +47,13 @@ pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<
     )
     .map_err(refused)?;
     let plan = Digest::of(embedded.plan);
+    let code = embedded.precompiled.map(|p| Digest::of(p.code));
+    let covers_code = code.is_some_and(|code| {
+        verified
+            .claims
+            .iter()
+            .any(|c| c.plan == Some(plan) && c.precompiled == Some(code))
+    });
     if !verified.plans().contains(&plan) {
         return Err(ExecError::new(
             Code::TrustPlanMismatch,
@@ -55,5 +63,5 @@ pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<
             ),
         ));
     }
-    Ok(())
+    Ok(covers_code)
 }

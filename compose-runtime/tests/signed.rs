@@ -96,3 +96,78 @@ fn embedded_bundles_are_checked_against_the_applications_keys() {
         .load()
         .unwrap();
 }
+
+/// With a signature required, embedded precompiled code runs only if a verified statement
+/// names it too; otherwise the signed component is compiled at load.
+#[test]
+fn precompiled_code_runs_only_when_the_signature_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = keys::generate(&dir.path().join("release")).unwrap().key;
+    let signer = SigningKey::read(&dir.path().join("release")).unwrap();
+    let component = leak(compose_wit::testing::component_from_wit(
+        &[("greet.wit", GREET)],
+        "provider",
+    ));
+    let p = plan::from_toml("name = \"greeter\"\n[components.greeter]\npath = \"greeter.wasm\"\nexports = [\"example:greet/greeter\"]\n[exports]\n\"example:greet/greeter\" = \"greeter\"\n").unwrap();
+    let cbor = leak(p.to_cbor());
+    let code = compose_build::precompile::precompile(component, &p.policy, None).unwrap();
+    let code_bytes = leak(code.bytes);
+    let (component_digest, plan_digest, code_digest) = (
+        Digest::of(component),
+        Digest::of(cbor),
+        Digest::of(code_bytes),
+    );
+    let embedded = Embedded::new(
+        "greeter",
+        cbor,
+        text(plan_digest.to_string()),
+        component,
+        text(component_digest.to_string()),
+    )
+    .with_precompiled(
+        code_bytes,
+        text(code_digest.to_string()),
+        text(code.compatibility.to_string()),
+    );
+    let with = |st: &statement::Statement| {
+        let b = sign::sign_statement(st, &signer).unwrap();
+        let b: &'static [&'static str] = Box::leak(vec![text(b)].into_boxed_slice());
+        embedded.with_bundles(b)
+    };
+    // Not required: the precompiled code is used.
+    assert!(embedded.builder().load().unwrap().from_precompiled());
+    // Required, the statement naming the component and plan only: compiled at load.
+    let bare = statement::composition("greeter", &component_digest, &plan_digest);
+    let c = with(&bare)
+        .builder()
+        .require_signature([release.clone()])
+        .load()
+        .unwrap();
+    assert!(!c.from_precompiled());
+    // Naming the code too: used.
+    let covered = statement::composition_with_code(
+        "greeter",
+        &component_digest,
+        &plan_digest,
+        Some(&code_digest),
+    );
+    let c = with(&covered)
+        .builder()
+        .require_signature([release.clone()])
+        .load()
+        .unwrap();
+    assert!(c.from_precompiled());
+    // Naming other code: compiled at load.
+    let other = statement::composition_with_code(
+        "greeter",
+        &component_digest,
+        &plan_digest,
+        Some(&Digest::of(b"other code")),
+    );
+    let c = with(&other)
+        .builder()
+        .require_signature([release])
+        .load()
+        .unwrap();
+    assert!(!c.from_precompiled());
+}

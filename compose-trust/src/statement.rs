@@ -5,13 +5,20 @@
 //! The predicate type is this project's, [`COMPOSITION_PREDICATE`]:
 //!
 //! ```json
-//! { "plan": { "digest": { "sha256": "<hex of the plan's canonical CBOR>" } } }
+//! { "plan": { "digest": { "sha256": "<hex of the plan's canonical CBOR>" } },
+//!   "precompiled": { "digest": { "sha256": "<hex>" } } }
 //! ```
+//!
+//! `precompiled`, when present, names machine code compiled from the component at build time,
+//! so a binary that checks the statement may run that code instead of compiling the signed
+//! component itself.
 
 use compose_model::{Code, Digest};
 use serde_json::json;
 use sigstore_types::Sha256Hash;
-use sigstore_types::intoto::{Statement, Subject};
+/// An in-toto Statement v1 (Sigstore's type).
+pub use sigstore_types::intoto::Statement;
+use sigstore_types::intoto::Subject;
 
 use crate::error::{TrustError, fail};
 
@@ -21,10 +28,24 @@ pub const COMPOSITION_PREDICATE: &str = "https://example.invalid/compose/composi
 /// A statement that `component` (named `name`, e.g. its file name) is the composition of the
 /// plan whose canonical CBOR has digest `plan`.
 pub fn composition(name: &str, component: &Digest, plan: &Digest) -> Statement {
+    composition_with_code(name, component, plan, None)
+}
+
+/// [`composition`], also naming the code precompiled from the component.
+pub fn composition_with_code(
+    name: &str,
+    component: &Digest,
+    plan: &Digest,
+    precompiled: Option<&Digest>,
+) -> Statement {
+    let mut predicate = json!({ "plan": { "digest": { "sha256": plan.hex() } } });
+    if let Some(code) = precompiled {
+        predicate["precompiled"] = json!({ "digest": { "sha256": code.hex() } });
+    }
     Statement::new(
         vec![Subject::new(name, sha256(component).into())],
         COMPOSITION_PREDICATE,
-        json!({ "plan": { "digest": { "sha256": plan.hex() } } }),
+        predicate,
     )
 }
 
@@ -36,6 +57,8 @@ pub struct Claim {
     pub subjects: Vec<Digest>,
     /// The plan it names, for a composition statement (`None` for other predicate types).
     pub plan: Option<Digest>,
+    /// The precompiled code it names, if any.
+    pub precompiled: Option<Digest>,
     /// The predicate type.
     pub predicate_type: String,
 }
@@ -80,9 +103,13 @@ pub fn claim(payload: &[u8]) -> Result<Claim, TrustError> {
     } else {
         None
     };
+    let precompiled = statement.predicate["precompiled"]["digest"]["sha256"]
+        .as_str()
+        .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok());
     Ok(Claim {
         subjects,
         plan,
+        precompiled,
         predicate_type: statement.predicate_type,
     })
 }

@@ -113,8 +113,14 @@ const EMPTY_ROOT: &str =
 
 impl Policy {
     /// Any one of `signers` must have signed (`threshold` 1). Keyless signers need
-    /// [`Policy::trusted_root`].
+    /// [`Policy::trusted_root`]. A signer listed twice (the same key inline and by file, say)
+    /// is one signer, so it can never count twice towards a threshold.
     pub fn new(signers: Vec<Accepted>) -> Result<Policy, TrustError> {
+        let mut seen = BTreeSet::new();
+        let signers: Vec<Accepted> = signers
+            .into_iter()
+            .filter(|s| seen.insert(s.describe()))
+            .collect();
         let root = sigstore_trust_root::TrustedRoot::from_json(EMPTY_ROOT)
             .map_err(|e| TrustError::new(Code::TrustBadTrustedRoot, e.to_string()))?;
         Ok(Policy {
@@ -281,9 +287,25 @@ pub fn verify(
             ),
         );
     }
+    // With several bundles refused, the most telling reason, whatever their order.
+    let rank = |c: Code| {
+        [
+            Code::TrustBadSignature,
+            Code::TrustWrongArtifact,
+            Code::TrustCertificate,
+            Code::TrustNoTrustedRoot,
+            Code::TrustUnknownSigner,
+            Code::TrustKey,
+        ]
+        .iter()
+        .position(|&x| x == c)
+        .unwrap_or(usize::MAX)
+    };
     let code = refusals
-        .first()
-        .map_or(Code::TrustUnsigned, |(_, e)| e.code);
+        .iter()
+        .map(|(_, e)| e.code)
+        .min_by_key(|&c| rank(c))
+        .unwrap_or(Code::TrustUnsigned);
     fail(
         code,
         format!(
@@ -326,6 +348,16 @@ fn check_bundle(
             None
         }
         SignatureContent::DsseEnvelope(env) => {
+            if env.payload_type != crate::sign::IN_TOTO_PAYLOAD_TYPE {
+                return fail(
+                    Code::TrustMalformedBundle,
+                    format!(
+                        "the envelope's payload type is `{}`, not `{}`",
+                        env.payload_type,
+                        crate::sign::IN_TOTO_PAYLOAD_TYPE
+                    ),
+                );
+            }
             let claim = statement::claim(env.payload.as_bytes())?;
             if !claim.subjects.contains(digest) {
                 return fail(
@@ -387,6 +419,16 @@ fn check_bundle(
         }
         VerificationMaterialContent::Certificate(_)
         | VerificationMaterialContent::X509CertificateChain { .. } => {
+            if !policy
+                .signers
+                .iter()
+                .any(|s| matches!(s, Accepted::Identity { .. }))
+            {
+                return fail(
+                    Code::TrustUnknownSigner,
+                    "the bundle is keyless (a Fulcio certificate), but only keys are accepted",
+                );
+            }
             if !policy.has_root {
                 return fail(
                     Code::TrustNoTrustedRoot,

@@ -248,6 +248,38 @@ fn every_refusal_has_its_own_code() {
         Code::TrustNoTrustedRoot
     );
 
+    // A keyless bundle when only keys are accepted: not an accepted signer (no root needed to
+    // say so).
+    assert_eq!(
+        refusal(ARTIFACT, &bundle(v.to_string()), &only_b),
+        Code::TrustUnknownSigner
+    );
+    // A DSSE envelope of another payload type is not a statement.
+    let st = statement::composition("a.wasm", &Digest::of(ARTIFACT), &Digest::of(b"p"));
+    let mut d: serde_json::Value =
+        serde_json::from_str(&sign::sign_statement(&st, &kb).unwrap()).unwrap();
+    d["dsseEnvelope"]["payloadType"] = "text/plain".into();
+    assert_eq!(
+        refusal(ARTIFACT, &bundle(d.to_string()), &only_b),
+        Code::TrustMalformedBundle
+    );
+    // The same key listed twice is one signer: a threshold of 2 can never be met by it.
+    assert_eq!(
+        common::keys(&[&a, &a]).threshold(2).unwrap_err().code,
+        Code::TrustThreshold
+    );
+    // With several bundles refused, the most telling code, whatever their order.
+    let other = sign::sign_artifact(b"other", &kb).unwrap();
+    for order in [
+        [bundle("junk".into()), bundle(other.clone())],
+        [bundle(other.clone()), bundle("junk".into())],
+    ] {
+        assert_eq!(
+            refusal(ARTIFACT, &order.concat(), &only_b),
+            Code::TrustWrongArtifact
+        );
+    }
+
     // Thresholds: 2 of {a, b} with only a's bundle, then with both (in either order), and
     // the same signer twice counts once.
     let two = common::keys(&[&a, &b]).threshold(2).unwrap();

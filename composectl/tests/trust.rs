@@ -171,6 +171,16 @@ fn keygen_sign_and_verify_from_the_command_line() {
             "missing.json",
         ],
         &["trust", "verify", "missing.wasm", "--key", "a.pub"],
+        &["trust", "verify", "probe.wasm", "--key", "missing.pub"],
+        &[
+            "trust",
+            "verify",
+            "probe.wasm",
+            "--key",
+            "a.pub",
+            "--threshold",
+            "0",
+        ],
     ] {
         assert_eq!(s.run(args).status.code(), Some(2), "{args:?}");
     }
@@ -328,8 +338,10 @@ fn a_host_can_require_signed_compositions_whatever_the_plan_says() {
         s.refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), code)
     };
     let ran = |extra: &[&str]| s.ok(&run(extra).iter().map(String::as_str).collect::<Vec<_>>());
-    // Unsigned, then signed by another key.
+    // Unsigned, then signed by another key; a named bundle that is not there.
     refused(&[], "E0701");
+    let err = refused(&["--bundle", "nope.json"], "E0701");
+    assert!(err.contains("nope.json"), "{err}");
     s.ok(&["trust", "sign", "probe.wasm", "--key", "b"]);
     refused(&[], "E0702");
     // Signed by `a`, but over its bytes only: the grants are not covered.

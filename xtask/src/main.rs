@@ -9,6 +9,7 @@ mod bench_binary;
 mod bench_compare;
 mod bench_exec;
 mod bench_serve;
+mod bench_trust;
 mod ci;
 mod conformance;
 mod fuzz;
@@ -30,6 +31,8 @@ Tasks:
                      what the macro adds to a no-op and a guest-touching `cargo build`
   bench-serve        wrk load (64 connections, 30 s) on the `hello-http` binary and on
                      `wasmtime serve` of the same component (needs wrk: apt-get install -y wrk)
+  bench-trust        what signatures cost: verify in-process and as commands, and a warm
+                     `exec run` with --require-signature against one without
   bench-compare BASE NEW
                      two composectl binaries against each other in one run: warm exec run
                      (interleaved rounds) and exec serve under wrk (taking turns)
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Some("bench-exec") => bench_exec::run(),
         Some("bench-binary") => bench_binary::run(),
         Some("bench-serve") => bench_serve::run(),
+        Some("bench-trust") => bench_trust::run(),
         Some("bench-compare") => match (args.get(1), args.get(2)) {
             (Some(base), Some(new)) => bench_compare::run(base, new),
             _ => {

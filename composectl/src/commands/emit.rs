@@ -138,9 +138,12 @@ impl EmitCommand {
             io::write(Some(&beside), bundle.as_bytes())?;
             if let Some(store) = &store {
                 let dir = compose_trust::locate::in_store(store, &emitted.digest);
+                // Named by key and plan: plans that compose to the same bytes (differing in
+                // grants only) each keep their statement.
                 let name = format!(
-                    "{}{}",
+                    "{}-plan-{}{}",
                     signer.public_key().fingerprint().replace(':', "-"),
+                    emitted.plan_digest.hex(),
                     compose_trust::BUNDLE_SUFFIX
                 );
                 // The store's copy is a convenience; the bundle beside the output is the one

@@ -294,7 +294,9 @@ impl Input {
             plan,
             component,
             host,
-            store: store.filter(|_| !no_cache),
+            // With a signature required, compiled code is not taken from the cache: the
+            // signature covers the component, which is compiled from its verified bytes.
+            store: store.filter(|_| !no_cache && !trust.require_signature),
         }))
     }
 }
@@ -319,6 +321,12 @@ fn host_signature(
     let policy = crate::commands::trust::policy(signers, 1, trust.trusted_root.as_deref())?;
     let mut found = Found::default();
     for b in &trust.bundle {
+        if !b.is_file() {
+            return Err(compose_trust::TrustError::new(
+                Code::TrustUnsigned,
+                format!("`--bundle {}`: no such file", b.display()),
+            ));
+        }
         found.file(b);
     }
     if let Some(w) = wasm {

@@ -209,12 +209,12 @@ impl TrustCommand {
                 json,
             } => {
                 let bytes = io::read(&artifact)?;
+                // A key or trusted root that cannot be read, or an impossible threshold, is a
+                // usage error (exit 2), not a refusal of the artifact.
                 let mut signers = Vec::new();
                 for k in &key {
-                    match PublicKey::read(k) {
-                        Ok(k) => signers.push(Accepted::Key(k)),
-                        Err(e) => return refused(&e, json),
-                    }
+                    let k = PublicKey::read(k).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    signers.push(Accepted::Key(k));
                 }
                 if let (Some(identity), Some(issuer)) =
                     (certificate_identity, certificate_oidc_issuer)
@@ -236,10 +236,8 @@ impl TrustCommand {
                         json,
                     });
                 }
-                let policy = match policy(signers, threshold, trusted_root.as_deref()) {
-                    Ok(p) => p,
-                    Err(e) => return refused(&e, json),
-                };
+                let policy = policy(signers, threshold, trusted_root.as_deref())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let name = artifact.display().to_string();
                 match verify::verify(&name, &bytes, &files, &found.searched(), &policy) {
                     Ok(v) => {
