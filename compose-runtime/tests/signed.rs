@@ -4,7 +4,7 @@
 
 use compose_model::{Code, Digest, plan};
 use compose_runtime::Embedded;
-use compose_runtime::trust::{SigningKey, keys, sign, statement};
+use compose_runtime::trust::{PublicKey, SigningKey, keys, sign, statement};
 
 const GREET: &str = "package example:greet;\ninterface greeter { greet: func(name: string) -> string; }\nworld provider { export greeter; }\n";
 
@@ -16,33 +16,45 @@ fn text(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-#[test]
-fn embedded_bundles_are_checked_against_the_applications_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let release = keys::generate(&dir.path().join("release")).unwrap().key;
-    let other = keys::generate(&dir.path().join("other")).unwrap().key;
-    let signer = SigningKey::read(&dir.path().join("release")).unwrap();
-    let outsider = SigningKey::read(&dir.path().join("other")).unwrap();
-
+/// The greeter provider embedded with a plan around it, and the plan.
+fn greeter() -> (plan::Plan, Embedded) {
     let component = leak(compose_wit::testing::component_from_wit(
         &[("greet.wit", GREET)],
         "provider",
     ));
     let p = plan::from_toml("name = \"greeter\"\n[components.greeter]\npath = \"greeter.wasm\"\nexports = [\"example:greet/greeter\"]\n[exports]\n\"example:greet/greeter\" = \"greeter\"\n").unwrap();
     let cbor = leak(p.to_cbor());
-    let (component_digest, plan_digest) = (Digest::of(component), Digest::of(cbor));
     let embedded = Embedded::new(
         "greeter",
         cbor,
-        text(plan_digest.to_string()),
+        text(Digest::of(cbor).to_string()),
         component,
-        text(component_digest.to_string()),
+        text(Digest::of(component).to_string()),
     );
-    let with = |bundles: Vec<String>| -> Embedded {
-        let b: Vec<&'static str> = bundles.into_iter().map(text).collect();
-        embedded.with_bundles(Box::leak(b.into_boxed_slice()))
-    };
-    let refused = |e: Embedded, keys: Vec<compose_runtime::trust::PublicKey>| {
+    (p, embedded)
+}
+
+/// `embedded` carrying `bundles`.
+fn with(embedded: Embedded, bundles: Vec<String>) -> Embedded {
+    let b: Vec<&'static str> = bundles.into_iter().map(text).collect();
+    embedded.with_bundles(Box::leak(b.into_boxed_slice()))
+}
+
+/// A key pair in `dir` named `name`.
+fn key(dir: &std::path::Path, name: &str) -> (PublicKey, SigningKey) {
+    let public = keys::generate(&dir.join(name)).unwrap().key;
+    (public, SigningKey::read(&dir.join(name)).unwrap())
+}
+
+#[test]
+fn embedded_bundles_are_checked_against_the_applications_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (release, signer) = key(dir.path(), "release");
+    let (other, outsider) = key(dir.path(), "other");
+    let (_, embedded) = greeter();
+    let (component_digest, plan_digest) =
+        (Digest::of(embedded.component), Digest::of(embedded.plan));
+    let refused = |e: Embedded, keys: Vec<PublicKey>| {
         e.builder()
             .require_signature(keys)
             .load()
@@ -59,38 +71,36 @@ fn embedded_bundles_are_checked_against_the_applications_keys() {
         refused(embedded, vec![release.clone()]),
         Some(Code::TrustUnsigned)
     );
+    let by_outsider = sign::sign_statement(&composition, &outsider).unwrap();
     assert_eq!(
-        refused(
-            with(vec![sign::sign_statement(&composition, &outsider).unwrap()]),
-            vec![release.clone()]
-        ),
+        refused(with(embedded, vec![by_outsider]), vec![release.clone()]),
         Some(Code::TrustUnknownSigner)
     );
+    let bytes_only = sign::sign_artifact(embedded.component, &signer).unwrap();
     assert_eq!(
-        refused(
-            with(vec![sign::sign_artifact(component, &signer).unwrap()]),
-            vec![release.clone()]
-        ),
+        refused(with(embedded, vec![bytes_only]), vec![release.clone()]),
         Some(Code::TrustPlanMismatch)
     );
     let other_plan =
         statement::composition("greeter", &component_digest, &Digest::of(b"another plan"));
+    let for_other_plan = sign::sign_statement(&other_plan, &signer).unwrap();
     assert_eq!(
-        refused(
-            with(vec![sign::sign_statement(&other_plan, &signer).unwrap()]),
-            vec![release.clone()]
-        ),
+        refused(with(embedded, vec![for_other_plan]), vec![release.clone()]),
         Some(Code::TrustPlanMismatch)
     );
     // Asked with no key at all: refused, never run unchecked.
-    assert!(refused(with(vec![good.clone()]), vec![]).is_some());
+    assert_eq!(
+        refused(with(embedded, vec![good.clone()]), vec![]),
+        Some(Code::TrustKey)
+    );
     // The right key: loads, and so does any one of several.
-    with(vec![good.clone()])
+    let signed = with(embedded, vec![good]);
+    signed
         .builder()
         .require_signature([release.clone()])
         .load()
         .unwrap();
-    with(vec![good])
+    signed
         .builder()
         .require_signature([other, release])
         .load()
@@ -102,72 +112,38 @@ fn embedded_bundles_are_checked_against_the_applications_keys() {
 #[test]
 fn precompiled_code_runs_only_when_the_signature_covers_it() {
     let dir = tempfile::tempdir().unwrap();
-    let release = keys::generate(&dir.path().join("release")).unwrap().key;
-    let signer = SigningKey::read(&dir.path().join("release")).unwrap();
-    let component = leak(compose_wit::testing::component_from_wit(
-        &[("greet.wit", GREET)],
-        "provider",
-    ));
-    let p = plan::from_toml("name = \"greeter\"\n[components.greeter]\npath = \"greeter.wasm\"\nexports = [\"example:greet/greeter\"]\n[exports]\n\"example:greet/greeter\" = \"greeter\"\n").unwrap();
-    let cbor = leak(p.to_cbor());
-    let code = compose_build::precompile::precompile(component, &p.policy, None).unwrap();
+    let (release, signer) = key(dir.path(), "release");
+    let (p, embedded) = greeter();
+    let code = compose_build::precompile::precompile(embedded.component, &p.policy, None).unwrap();
     let code_bytes = leak(code.bytes);
     let (component_digest, plan_digest, code_digest) = (
-        Digest::of(component),
-        Digest::of(cbor),
+        Digest::of(embedded.component),
+        Digest::of(embedded.plan),
         Digest::of(code_bytes),
     );
-    let embedded = Embedded::new(
-        "greeter",
-        cbor,
-        text(plan_digest.to_string()),
-        component,
-        text(component_digest.to_string()),
-    )
-    .with_precompiled(
+    let embedded = embedded.with_precompiled(
         code_bytes,
         text(code_digest.to_string()),
         text(code.compatibility.to_string()),
     );
-    let with = |st: &statement::Statement| {
+    let precompiled_under = |st: &statement::Statement| {
         let b = sign::sign_statement(st, &signer).unwrap();
-        let b: &'static [&'static str] = Box::leak(vec![text(b)].into_boxed_slice());
-        embedded.with_bundles(b)
+        with(embedded, vec![b])
+            .builder()
+            .require_signature([release.clone()])
+            .load()
+            .unwrap()
+            .from_precompiled()
     };
     // Not required: the precompiled code is used.
     assert!(embedded.builder().load().unwrap().from_precompiled());
     // Required, the statement naming the component and plan only: compiled at load.
     let bare = statement::composition("greeter", &component_digest, &plan_digest);
-    let c = with(&bare)
-        .builder()
-        .require_signature([release.clone()])
-        .load()
-        .unwrap();
-    assert!(!c.from_precompiled());
-    // Naming the code too: used.
-    let covered = statement::composition_with_code(
-        "greeter",
-        &component_digest,
-        &plan_digest,
-        Some(&code_digest),
-    );
-    let c = with(&covered)
-        .builder()
-        .require_signature([release.clone()])
-        .load()
-        .unwrap();
-    assert!(c.from_precompiled());
-    // Naming other code: compiled at load.
-    let other = statement::composition_with_code(
-        "greeter",
-        &component_digest,
-        &plan_digest,
-        Some(&Digest::of(b"other code")),
-    );
-    let c = with(&other)
-        .builder()
-        .require_signature([release])
-        .load()
-        .unwrap();
-    assert!(!c.from_precompiled());
+    assert!(!precompiled_under(&bare));
+    // Naming the code too: used; naming other code: compiled at load.
+    let code_named = |d: &Digest| {
+        statement::composition_with_code("greeter", &component_digest, &plan_digest, Some(d))
+    };
+    assert!(precompiled_under(&code_named(&code_digest)));
+    assert!(!precompiled_under(&code_named(&Digest::of(b"other code"))));
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod keys;
 pub mod locate;
 pub mod pkcs11;
+mod policy;
 pub mod sign;
 pub mod statement;
 pub mod verify;

@@ -7,23 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The probe guest, built once into the shared `target/guests`.
-fn probe() -> PathBuf {
-    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PROBE
-        .get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            compose_build::build_guests(
-                &root.join("examples/guests/Cargo.toml"),
-                &["probe"],
-                &root.join("target/guests"),
-            )
-            .unwrap_or_else(|e| panic!("{e}"))
-            .remove("probe")
-            .expect("the probe was built")
-        })
-        .clone()
-}
+mod common;
+use common::probe;
 
 /// `composectl ARGS` with `input` on its standard input and a private cache.
 fn composectl(args: &[&str], input: &[u8], cache: &Path) -> Output {

@@ -3,26 +3,11 @@
 //! `--require-signature --trust-key` at exec. Every refusal has its code, writes nothing and
 //! runs nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The probe guest, built once into the shared `target/guests`.
-fn probe() -> PathBuf {
-    static PROBE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PROBE
-        .get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            compose_build::build_guests(
-                &root.join("examples/guests/Cargo.toml"),
-                &["probe"],
-                &root.join("target/guests"),
-            )
-            .unwrap_or_else(|e| panic!("{e}"))
-            .remove("probe")
-            .expect("the probe was built")
-        })
-        .clone()
-}
+mod common;
+use common::probe;
 
 /// A folder with `probe.wasm`, a private blob store, and keys `a`, `b` made by `trust keygen`.
 struct Setup {
