@@ -181,6 +181,24 @@ fn a_github_actions_attestation_verifies_as_a_statement() {
     );
 }
 
+/// A v0.1 bundle (certificate chain, Rekor entry with a signed entry timestamp) from the
+/// Sigstore conformance suite's signing beacon verifies against the public-good root with the
+/// beacon's workflow identity.
+#[test]
+fn a_v0_1_bundle_verifies() {
+    let artifact = asset("managed-key/artifact.txt");
+    let b = bundle("invalid-ct-key_fail/bundle.sigstore.json");
+    let beacon = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let policy = Policy::new(vec![identity(
+        beacon,
+        "https://token.actions.githubusercontent.com",
+    )])
+    .unwrap()
+    .trusted_root(&production_root())
+    .unwrap();
+    assert_eq!(check(&artifact, &b, &policy), Ok(()));
+}
+
 /// Deliberately broken assets are refused with the code for what is wrong with them.
 #[test]
 fn broken_assets_are_refused_with_their_reason() {
