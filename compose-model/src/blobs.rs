@@ -35,6 +35,30 @@ impl BlobStore {
         &self.root
     }
 
+    /// Whether only this user can change what the store holds: the store's folder, `blobs/`,
+    /// `blobs/sha256/`, `keys/` and each `keys/<kind>/` that exist are owned by this process's
+    /// effective user and writable by no one else. Code that must run only what a signature
+    /// covers takes compiled code from the store only then (blobs are checked against their
+    /// digest on every read, but a key's pointer could be redirected by whoever can write it).
+    pub fn is_private(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        let private = |p: &Path| match std::fs::symlink_metadata(p) {
+            Ok(m) => m.is_dir() && m.uid() == me && m.mode() & 0o022 == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        let mut dirs = vec![
+            self.root.clone(),
+            self.root.join("blobs"),
+            self.root.join("blobs/sha256"),
+            self.root.join("keys"),
+        ];
+        if let Ok(kinds) = std::fs::read_dir(self.root.join("keys")) {
+            dirs.extend(kinds.flatten().map(|e| e.path()));
+        }
+        self.root.exists() && dirs.iter().all(|d| private(d))
+    }
+
     fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("blobs/sha256").join(hex(digest))
     }
@@ -197,6 +221,29 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// A store only its user can change is private; one that others can write to, at any
+    /// folder a pointer or blob lives in, is not.
+    #[test]
+    fn a_store_others_can_write_to_is_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path().join("store"));
+        assert!(!store.is_private(), "a store that does not exist holds nothing to trust");
+        let d = store.put(b"code").unwrap();
+        store.set_key("compiled", &d, &d).unwrap();
+        assert!(store.is_private());
+        for sub in ["", "blobs/sha256", "keys", "keys/compiled"] {
+            let p = store.root().join(sub);
+            let before = std::fs::metadata(&p).unwrap().permissions();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+            assert!(!store.is_private(), "{sub} writable by all");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o775)).unwrap();
+            assert!(!store.is_private(), "{sub} writable by the group");
+            std::fs::set_permissions(&p, before).unwrap();
+        }
+        assert!(store.is_private());
     }
 
     #[test]

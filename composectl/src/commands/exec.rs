@@ -294,9 +294,9 @@ impl Input {
             plan,
             component,
             host,
-            // With a signature required, compiled code is not taken from the cache: the
-            // signature covers the component, which is compiled from its verified bytes.
-            store: store.filter(|_| !no_cache && !trust.require_signature),
+            // With a signature required, compiled code comes from the cache only when no one
+            // but this user can change the cache; otherwise the verified component is compiled.
+            store: store.filter(|s| !no_cache && (!trust.require_signature || s.is_private())),
         }))
     }
 }
