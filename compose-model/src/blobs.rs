@@ -230,7 +230,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::new(dir.path().join("store"));
-        assert!(!store.is_private(), "a store that does not exist holds nothing to trust");
+        assert!(
+            !store.is_private(),
+            "a store that does not exist holds nothing to trust"
+        );
         let d = store.put(b"code").unwrap();
         store.set_key("compiled", &d, &d).unwrap();
         assert!(store.is_private());
