@@ -229,27 +229,22 @@ impl SigningKey {
 
     /// A key from PKCS#8 DER (P-256 or Ed25519).
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, TrustError> {
-        let (inner, public) =
-            if let Ok(k) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der) {
-                let spki = k
-                    .public_key()
-                    .as_der()
-                    .map_err(|_| TrustError::new(Code::TrustKey, "cannot encode the public key"))?;
-                let public = PublicKey::from_der(spki.as_ref())?;
-                (Inner::P256(k), public)
-            } else if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
-                let spki = k
-                    .public_key()
-                    .as_der()
-                    .map_err(|_| TrustError::new(Code::TrustKey, "cannot encode the public key"))?;
-                let public = PublicKey::from_der(spki.as_ref())?;
-                (Inner::Ed25519(k), public)
-            } else {
-                return fail(
-                    Code::TrustKey,
-                    "not an ECDSA P-256 or Ed25519 PKCS#8 private key",
-                );
-            };
+        let inner = if let Ok(k) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der) {
+            Inner::P256(k)
+        } else if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+            Inner::Ed25519(k)
+        } else {
+            return fail(
+                Code::TrustKey,
+                "not an ECDSA P-256 or Ed25519 PKCS#8 private key",
+            );
+        };
+        let spki = match &inner {
+            Inner::P256(k) => k.public_key().as_der(),
+            Inner::Ed25519(k) => k.public_key().as_der(),
+        }
+        .map_err(|_| TrustError::new(Code::TrustKey, "cannot encode the public key"))?;
+        let public = PublicKey::from_der(spki.as_ref())?;
         Ok(SigningKey { inner, public })
     }
 

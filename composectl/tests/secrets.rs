@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use hmac::{Hmac, Mac};
 
+mod common;
+
 const SECRET: &str = "s3cret-Value-4-tests";
 
 /// The `secret-probe` guest, built once for all tests of this file.
@@ -408,62 +410,14 @@ fn vault_secrets_come_from_a_real_openbao_server() {
 fn softhsm(dir: &Path) -> (Vec<(String, String)>, p256::ecdsa::VerifyingKey) {
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
 
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let util = |args: &[&str]| {
-        let o = Command::new("softhsm2-util")
-            .args(args)
-            .env("SOFTHSM2_CONF", &conf)
-            .output()
-            .expect(
-                "the PKCS#11 test needs SoftHSM2: `apt-get install softhsm2` (.ci/run installs it)",
-            );
-        assert!(
-            o.status.success(),
-            "softhsm2-util {args:?}: {}{}",
-            text(&o).0,
-            text(&o).1
-        );
-    };
-    util(&[
-        "--init-token",
-        "--free",
-        "--label",
-        "compose-test",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]);
     let signing = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-    let pem = dir.join("key.pem");
-    std::fs::write(
-        &pem,
-        signing.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
-    )
-    .unwrap();
-    util(&[
-        "--import",
-        pem.to_str().unwrap(),
-        "--token",
+    let conf = common::softhsm_token(
+        dir,
         "compose-test",
-        "--label",
-        "greeting-key",
-        "--id",
-        "01",
-        "--pin",
         "1234",
-    ]);
-    std::fs::remove_file(&pem).unwrap();
+        "greeting-key",
+        &signing.to_pkcs8_pem(LineEnding::LF).unwrap(),
+    );
     let env = vec![
         ("SOFTHSM2_CONF".to_owned(), conf.display().to_string()),
         ("PKCS11_PIN".to_owned(), "1234".to_owned()),

@@ -412,62 +412,21 @@ fn a_host_can_require_signed_compositions_whatever_the_plan_says() {
 #[test]
 fn pkcs11_keys_sign_inside_a_real_softhsm2_token() {
     let s = Setup::new();
-    std::fs::create_dir_all(s.path("tokens")).unwrap();
-    let conf = s.path("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            s.path("tokens").display()
-        ),
-    )
-    .unwrap();
-    let util = |args: &[&str]| {
-        let o = Command::new("softhsm2-util")
-            .args(args)
-            .env("SOFTHSM2_CONF", &conf)
-            .output()
-            .expect(
-                "the PKCS#11 test needs SoftHSM2: `apt-get install softhsm2` (.ci/run installs it)",
-            );
-        assert!(o.status.success(), "{}", text(&o.stderr));
-    };
-    util(&[
-        "--init-token",
-        "--free",
-        "--label",
-        "ci",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]);
     // The pair is made with the key generator of an independent implementation (the p256 crate).
     use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
     let key = p256::SecretKey::from_slice(&[9u8; 32]).unwrap();
-    std::fs::write(
-        s.path("hsm.pem"),
-        key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
-    )
-    .unwrap();
     std::fs::write(
         s.path("hsm.pub"),
         key.public_key().to_public_key_pem(LineEnding::LF).unwrap(),
     )
     .unwrap();
-    util(&[
-        "--import",
-        s.path("hsm.pem").to_str().unwrap(),
-        "--token",
+    let conf = common::softhsm_token(
+        s.dir.path(),
         "ci",
-        "--label",
-        "release",
-        "--id",
-        "01",
-        "--pin",
         "1234",
-    ]);
-    std::fs::remove_file(s.path("hsm.pem")).unwrap();
+        "release",
+        &key.to_pkcs8_pem(LineEnding::LF).unwrap(),
+    );
     let env = [
         ("SOFTHSM2_CONF", conf.to_str().unwrap()),
         ("PKCS11_PIN", "1234"),

@@ -29,14 +29,7 @@ pub fn run() -> Result<()> {
     let work = tempfile::tempdir()?;
     let dir = work.path();
     let plan = dir.join("hello.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.app]\npath = {:?}\nexports = [\"wasi:cli/run\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\ncapabilities = {{ stdio = \"required\", args = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"app\"\n[grants]\nstdio = true\nargs = true\n",
-            guests.join("greeter.wasm").display().to_string(),
-            guests.join("app.wasm").display().to_string()
-        ),
-    )?;
+    std::fs::write(&plan, util::hello_plan(&guests, "stdio"))?;
     let cache = dir.join("cache");
     let ours = dir.join("ours.wasm");
     let emit = |no_cache: bool| {

@@ -97,14 +97,7 @@ pub fn run() -> Result<()> {
     std::fs::write(dir.join("c100k.wasm"), &component)?;
     c(&["trust", "sign", "c100k.wasm", "--key", "k"])?;
     let plan = dir.join("hello.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.app]\npath = {:?}\nexports = [\"wasi:cli/run\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\ncapabilities = {{ stdout = \"required\", args = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"app\"\n[grants]\nstdout = true\nargs = true\n",
-            guests.join("greeter.wasm").display().to_string(),
-            guests.join("app.wasm").display().to_string()
-        ),
-    )?;
+    std::fs::write(&plan, util::hello_plan(&guests, "stdout"))?;
     let cache = dir.join("cache");
     let cache_arg = cache.display().to_string();
     c(&[

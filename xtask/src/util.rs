@@ -99,6 +99,16 @@ pub fn build_example_guests() -> Result<PathBuf> {
     Ok(target_dir().join("guests/wasm32-wasip2/release"))
 }
 
+/// The two-component example (app → greeter) as a plan over the built guests in `guests`,
+/// granting args and the output capability `output` (`stdio` or `stdout`).
+pub fn hello_plan(guests: &Path, output: &str) -> String {
+    format!(
+        "[components.greeter]\npath = {:?}\nexports = [\"example:greet/greeter\"]\n[components.app]\npath = {:?}\nexports = [\"wasi:cli/run\"]\nimports = {{ \"example:greet/greeter\" = \"greeter\" }}\ncapabilities = {{ {output} = \"required\", args = \"required\" }}\n[exports]\n\"wasi:cli/run\" = \"app\"\n[grants]\n{output} = true\nargs = true\n",
+        guests.join("greeter.wasm").display().to_string(),
+        guests.join("app.wasm").display().to_string()
+    )
+}
+
 /// Milliseconds, for reports.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

@@ -1,4 +1,5 @@
 //! Helpers shared by composectl's tests.
+#![allow(dead_code)] // each test binary uses some of these
 
 use std::path::{Path, PathBuf};
 
@@ -26,4 +27,62 @@ pub fn guest(name: &'static str) -> PathBuf {
 /// The probe guest.
 pub fn probe() -> PathBuf {
     guest("probe")
+}
+
+/// A SoftHSM2 token labelled `token` in `dir`, with user PIN `pin`, holding the P-256 private
+/// key `key` (PKCS#8 PEM) labelled `label`, imported with `softhsm2-util` as an operator would;
+/// the PEM file is removed again. Returns the config file for `SOFTHSM2_CONF`.
+pub fn softhsm_token(dir: &Path, token: &str, pin: &str, label: &str, key: &str) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let util = |args: &[&str]| {
+        let o = std::process::Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect(
+                "the PKCS#11 tests need SoftHSM2: `apt-get install softhsm2` (.ci/run installs it)",
+            );
+        assert!(
+            o.status.success(),
+            "softhsm2-util {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    util(&[
+        "--init-token",
+        "--free",
+        "--label",
+        token,
+        "--pin",
+        pin,
+        "--so-pin",
+        "5678",
+    ]);
+    let pem = dir.join("imported-key.pem");
+    std::fs::write(&pem, key).unwrap();
+    util(&[
+        "--import",
+        pem.to_str().unwrap(),
+        "--token",
+        token,
+        "--label",
+        label,
+        "--id",
+        "01",
+        "--pin",
+        pin,
+    ]);
+    std::fs::remove_file(&pem).unwrap();
+    conf
 }
