@@ -402,6 +402,8 @@ fn a_host_can_require_signed_compositions_whatever_the_plan_says() {
     for args in [
         &["exec", "run", "probe.wasm", "--trust-key", "a.pub"][..],
         &["exec", "run", "probe.wasm", "--require-signature"],
+        // A trusted root that nothing would use is refused, not ignored.
+        &["exec", "run", "probe.wasm", "--trusted-root", "root.json"],
     ] {
         assert_eq!(s.run(args).status.code(), Some(2), "{args:?}");
     }

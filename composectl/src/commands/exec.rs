@@ -56,7 +56,8 @@ pub struct HostTrust {
     /// beside a `.wasm` input, and the blob store under the component's digest.
     #[arg(long, value_name = "BUNDLE", requires = "require_signature")]
     bundle: Vec<PathBuf>,
-    /// A Sigstore `trusted_root.json`, for keyless signatures on the plan's inputs.
+    /// A Sigstore `trusted_root.json`: for keyless signatures on the plan's inputs (a plan
+    /// input), and for the log entries of the composition's bundles (`--require-signature`).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
 }
@@ -219,6 +220,14 @@ impl Input {
         let is_wasm = std::fs::read(&input)
             .map(|b| b.starts_with(b"\0asm"))
             .unwrap_or(false);
+        // A trusted root is read only to check signatures: the inputs' at emit (a plan input),
+        // or the component's (`--require-signature`). Anywhere else it would be ignored.
+        if trust.trusted_root.is_some() && is_wasm && !trust.require_signature {
+            anyhow::bail!(
+                "`--trusted-root` checks signatures, and nothing here is checked: `{}` is already composed; add `--require-signature --trust-key PUB`, or run the plan itself",
+                input.display()
+            );
+        }
         let (plan, component) = if is_wasm {
             let plan = match &plan {
                 Some(p) => match load_plan(p)? {
