@@ -69,22 +69,15 @@ impl EmitCommand {
         } = self;
         // The signing key is opened first: a key that cannot sign stops the build before
         // anything is written.
-        let signer: Option<Box<dyn compose_trust::Signer>> = match (&sign_key, &sign_pkcs11) {
-            (Some(k), _) => match compose_trust::SigningKey::read(k) {
-                Ok(k) => Some(Box::new(k)),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            },
-            (None, Some(label)) => match compose_trust::pkcs11::TokenKey::from_env(label) {
-                Ok(k) => Some(Box::new(k)),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            },
-            (None, None) => None,
+        let signer = match crate::commands::trust::open_signer(
+            sign_key.as_deref(),
+            sign_pkcs11.as_deref(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
         };
         let mut options = EmitOptions::default();
         if let Some(w) = workspace {

@@ -101,12 +101,22 @@ pub struct SignWith {
 impl SignWith {
     /// Opens the key.
     pub fn open(&self) -> Result<Box<dyn Signer>, TrustError> {
-        match (&self.key, &self.pkcs11) {
-            (Some(k), _) => Ok(Box::new(SigningKey::read(k)?)),
-            (None, Some(label)) => Ok(Box::new(TokenKey::from_env(label)?)),
-            (None, None) => unreachable!("clap requires one of --key and --pkcs11"),
-        }
+        let opened = open_signer(self.key.as_deref(), self.pkcs11.as_deref())?;
+        Ok(opened.expect("clap requires one of --key and --pkcs11"))
     }
+}
+
+/// Opens a signing key: a private key file, or a key inside a PKCS#11 token by label; `None`
+/// when neither is given.
+pub fn open_signer(
+    key: Option<&Path>,
+    pkcs11: Option<&str>,
+) -> Result<Option<Box<dyn Signer>>, TrustError> {
+    Ok(match (key, pkcs11) {
+        (Some(k), _) => Some(Box::new(SigningKey::read(k)?)),
+        (None, Some(label)) => Some(Box::new(TokenKey::from_env(label)?)),
+        (None, None) => None,
+    })
 }
 
 /// Prints a coded refusal (or its JSON) and returns exit code 1.
