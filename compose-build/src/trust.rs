@@ -16,7 +16,7 @@ use compose_model::Code;
 use compose_model::plan::{Diagnostic, Plan, Signer, Source};
 use compose_trust::PublicKey;
 use compose_trust::locate::{self, Found};
-use compose_trust::verify::{self, Accepted, Policy, TrustedRoot};
+use compose_trust::verify::{Accepted, Artifact, Policy, TrustedRoot};
 
 use crate::EmitOptions;
 use crate::source::Resolved;
@@ -110,9 +110,10 @@ pub(crate) fn check_signatures(
         if let Some(store) = &options.cache {
             found.store(store, &input.digest);
         }
-        if let Err(e) = verify::verify(
+        if let Err(e) = compose_trust::cache::verify(
+            options.cache.as_ref().filter(|_| options.use_cache),
             name,
-            &input.bytes,
+            &Artifact::new(&input.bytes),
             &found.bundles,
             &found.searched(),
             &policy,

@@ -147,8 +147,14 @@ fn a_signing_key_embeds_a_composition_statement() {
         json: b.signatures[0].clone().into_bytes(),
     }];
     let policy = compose_trust::Policy::new(vec![compose_trust::Accepted::Key(public)]).unwrap();
-    let verified =
-        compose_trust::verify::verify("c", &b.emitted.bytes, &files, "", &policy).unwrap();
+    let verified = compose_trust::verify::verify(
+        "c",
+        &compose_trust::Artifact::new(&b.emitted.bytes),
+        &files,
+        "",
+        &policy,
+    )
+    .unwrap();
     assert!(verified.plans().contains(&b.emitted.plan_digest));
 
     // A bundle already in the store for this component is embedded as well.

@@ -4,7 +4,7 @@
 
 use compose_model::{Code, Digest};
 use compose_trust::PublicKey;
-use compose_trust::verify::{self, Accepted, BundleFile, Policy};
+use compose_trust::verify::{self, Accepted, Artifact, BundleFile, Policy};
 
 use crate::{Embedded, ExecError};
 
@@ -38,15 +38,16 @@ pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<
             json: b.as_bytes().to_vec(),
         })
         .collect();
+    let plan = Digest::of(embedded.plan);
     let verified = verify::verify(
         embedded.name,
-        embedded.component,
+        &Artifact::new(embedded.component),
         &bundles,
         "none was embedded at build time: sign the composition (`composectl emit build --sign-key`, or `Config::sign_key`) before building",
-        &policy,
+        &policy.plan(plan),
     )
     .map_err(refused)?;
-    let plan = Digest::of(embedded.plan);
+    // The build's own statement, embedded first, also names the precompiled code.
     let code = embedded.precompiled.map(|p| Digest::of(p.code));
     let covers_code = code.is_some_and(|code| {
         verified
@@ -54,14 +55,5 @@ pub(crate) fn check_embedded(embedded: &Embedded, keys: &[PublicKey]) -> Result<
             .iter()
             .any(|c| c.plan == Some(plan) && c.precompiled == Some(code))
     });
-    if !verified.plans().contains(&plan) {
-        return Err(ExecError::new(
-            Code::TrustPlanMismatch,
-            format!(
-                "`{}` is signed, but no signed statement names its plan ({plan}); sign the composition of this plan",
-                embedded.name
-            ),
-        ));
-    }
     Ok(covers_code)
 }

@@ -43,10 +43,28 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Digest::of(&component))
     });
     g.bench_function("keyed messageSignature 100 KB", |b| {
-        b.iter(|| verify::verify("c", &component, &message, "", &policy).unwrap())
+        b.iter(|| {
+            verify::verify(
+                "c",
+                &compose_trust::Artifact::new(&component),
+                &message,
+                "",
+                &policy,
+            )
+            .unwrap()
+        })
     });
     g.bench_function("keyed DSSE composition statement 100 KB", |b| {
-        b.iter(|| verify::verify("c", &component, &dsse, "", &policy).unwrap())
+        b.iter(|| {
+            verify::verify(
+                "c",
+                &compose_trust::Artifact::new(&component),
+                &dsse,
+                "",
+                &policy,
+            )
+            .unwrap()
+        })
     });
 
     let assets = registry_crate("sigstore-verify-0.15.1").join("test_data/bundles");
@@ -66,7 +84,16 @@ fn bench(c: &mut Criterion) {
         .trusted_root(&root)
         .unwrap();
     g.bench_function("keyless cosign bundle (policy built once)", |b| {
-        b.iter(|| verify::verify("c", &artifact, &keyless, "", &keyless_policy).unwrap())
+        b.iter(|| {
+            verify::verify(
+                "c",
+                &compose_trust::Artifact::new(&artifact),
+                &keyless,
+                "",
+                &keyless_policy,
+            )
+            .unwrap()
+        })
     });
     g.bench_function(
         "keyless cosign bundle (reading the trusted root too)",
@@ -77,7 +104,14 @@ fn bench(c: &mut Criterion) {
                     .unwrap()
                     .trusted_root(&root)
                     .unwrap();
-                verify::verify("c", &artifact, &keyless, "", &p).unwrap()
+                verify::verify(
+                    "c",
+                    &compose_trust::Artifact::new(&artifact),
+                    &keyless,
+                    "",
+                    &p,
+                )
+                .unwrap()
             })
         },
     );

@@ -12,10 +12,13 @@
 //!   keyless (a Fulcio certificate, its SCT and the transparency log, against a Sigstore
 //!   `trusted_root.json` given offline). The verifying key is never taken from the bundle.
 //! - [`locate`]: where bundles are found (beside the artifact, in the blob store).
+//! - [`cache`]: verification results kept in a private blob store, so a warm run does not
+//!   check the same signatures again.
 //!
 //! Bundle parsing and every certificate, SCT, timestamp and log check are Sigstore's own crates
 //! (`sigstore-verify`, `sigstore-bundle`, `sigstore-types`); this crate chooses the policy.
 
+pub mod cache;
 pub mod error;
 pub mod keys;
 pub mod locate;
@@ -28,7 +31,7 @@ pub mod verify;
 pub use error::TrustError;
 pub use keys::{PublicKey, SigningKey};
 pub use sign::Signer;
-pub use verify::{Accepted, Policy, TrustedRoot, Verified};
+pub use verify::{Accepted, Artifact, Policy, TrustedRoot, Verified};
 
 /// The media type of the bundles this crate writes.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";

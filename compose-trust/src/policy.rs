@@ -58,6 +58,7 @@ pub struct Policy {
     root_digest: Option<Digest>,
     pub(crate) has_root: bool,
     pub(crate) verifier: Verifier,
+    pub(crate) plan: Option<Digest>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Policy {
             .field("signers", &self.signers)
             .field("threshold", &self.threshold)
             .field("trusted_root", &self.root_digest)
+            .field("plan", &self.plan)
             .finish()
     }
 }
@@ -93,6 +95,7 @@ impl Policy {
             root_digest: None,
             has_root: false,
             verifier: verifier(&root)?,
+            plan: None,
         })
     }
 
@@ -119,13 +122,21 @@ impl Policy {
         Ok(self)
     }
 
+    /// Requires a verified composition statement naming `plan` (the digest of the plan's
+    /// canonical CBOR): a composition runs with its plan's grants, so its signature must
+    /// cover them, not only its bytes. Refused with `E0710` otherwise.
+    pub fn plan(mut self, plan: Digest) -> Policy {
+        self.plan = Some(plan);
+        self
+    }
+
     /// The accepted signers.
     pub fn signers(&self) -> &[Accepted] {
         &self.signers
     }
 
     /// What a verification result can be cached under besides the artifact and bundles: the
-    /// signers, the threshold and the trusted root.
+    /// signers, the threshold, the trusted root and the plan required.
     pub fn cache_key(&self) -> Digest {
         let mut text = format!("threshold={}\n", self.threshold);
         for s in &self.signers {
@@ -134,6 +145,9 @@ impl Policy {
         }
         if let Some(d) = self.root_digest {
             text.push_str(&format!("root={d}\n"));
+        }
+        if let Some(d) = self.plan {
+            text.push_str(&format!("plan={d}\n"));
         }
         Digest::of(text.as_bytes())
     }

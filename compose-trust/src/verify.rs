@@ -46,6 +46,34 @@ impl Accepted {
     }
 }
 
+/// The bytes to check and their SHA-256, taken once: the digest finds the store's bundles,
+/// matches bundles and statements to the artifact, and (for ECDSA) is what was signed.
+#[derive(Clone, Copy, Debug)]
+pub struct Artifact<'a> {
+    bytes: &'a [u8],
+    digest: Digest,
+}
+
+impl<'a> Artifact<'a> {
+    /// `bytes`, hashed now.
+    pub fn new(bytes: &'a [u8]) -> Artifact<'a> {
+        Artifact {
+            bytes,
+            digest: Digest::of(bytes),
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Their SHA-256.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+}
+
 /// A bundle's JSON and where it came from (for messages).
 #[derive(Clone, Debug)]
 pub struct BundleFile {
@@ -78,14 +106,23 @@ impl Verified {
 
 /// Checks `artifact` (named `subject` in messages) against its `bundles` under `policy`.
 /// `searched` says where bundles were looked for, for the message when there are none.
+///
+/// Bundles are checked in order, and checking stops as soon as those checked meet the policy
+/// (its threshold, and the plan it requires, if any); [`Verified`] then holds what those
+/// bundles say. So put the bundle expected to say the most first.
 pub fn verify(
     subject: &str,
-    artifact: &[u8],
+    artifact: &Artifact,
     bundles: &[BundleFile],
     searched: &str,
     policy: &Policy,
 ) -> Result<Verified, TrustError> {
-    let digest = Digest::of(artifact);
+    let digest = artifact.digest;
+    let names_plan = |claims: &[Claim]| {
+        policy
+            .plan
+            .is_none_or(|p| claims.iter().any(|c| c.plan == Some(p)))
+    };
     let expected = policy.expected();
     if bundles.is_empty() {
         return fail(
@@ -100,16 +137,36 @@ pub fn verify(
     let mut verified = Vec::new();
     let mut refusals: Vec<(String, TrustError)> = Vec::new();
     for b in bundles {
-        match check_bundle(artifact, &digest, b, policy) {
+        match check_bundle(artifact, b, policy) {
             Ok((who, claim)) => {
                 signed.extend(who);
                 claims.extend(claim);
                 verified.push(b.origin.clone());
+                if signed.len() >= policy.threshold && names_plan(&claims) {
+                    break;
+                }
             }
             Err(e) => refusals.push((b.origin.clone(), e)),
         }
     }
     if signed.len() >= policy.threshold {
+        if let Some(wanted) = policy.plan
+            && !names_plan(&claims)
+        {
+            let named: BTreeSet<Digest> = claims.iter().filter_map(|c| c.plan).collect();
+            let named: Vec<String> = named.iter().map(Digest::to_string).collect();
+            return fail(
+                Code::TrustPlanMismatch,
+                format!(
+                    "`{subject}` is signed, but no signed statement names the plan it would run under ({wanted}){}; a signature on a composition must cover the grants it runs with: sign the composition of this plan (`composectl emit build --sign-key`, `composectl trust sign {subject} --plan PLAN`, or `Config::sign_key` in a build script)",
+                    if named.is_empty() {
+                        " (the signatures cover its bytes only)".to_owned()
+                    } else {
+                        format!(" (they name {})", named.join(", "))
+                    }
+                ),
+            );
+        }
         return Ok(Verified {
             digest,
             signers: signed
@@ -168,8 +225,7 @@ pub fn verify(
 
 /// The accepted signers (by index) that `bundle` verifies for, and its statement's claim.
 fn check_bundle(
-    artifact: &[u8],
-    digest: &Digest,
+    artifact: &Artifact,
     file: &BundleFile,
     policy: &Policy,
 ) -> Result<(Vec<usize>, Option<Claim>), TrustError> {
@@ -186,7 +242,7 @@ fn check_bundle(
     let claim = match &bundle.content {
         SignatureContent::MessageSignature(m) => {
             if let Some(d) = &m.message_digest
-                && d.digest.as_bytes() != digest.as_bytes()
+                && d.digest.as_bytes() != artifact.digest.as_bytes()
             {
                 return fail(
                     Code::TrustWrongArtifact,
@@ -210,7 +266,7 @@ fn check_bundle(
                 );
             }
             let claim = statement::claim(env.payload.as_bytes())?;
-            if !claim.subjects.contains(digest) {
+            if !claim.subjects.contains(&artifact.digest) {
                 return fail(
                     Code::TrustWrongArtifact,
                     format!(
@@ -292,7 +348,7 @@ fn check_bundle(
                     continue;
                 };
                 let p = VerificationPolicy::new(identity.as_str(), issuer.as_str());
-                match policy.verifier.verify(artifact, &bundle, &p) {
+                match policy.verifier.verify(artifact.bytes, &bundle, &p) {
                     Ok(_) => who.push(i),
                     Err(e) => last = Some(e),
                 }
@@ -325,8 +381,12 @@ fn check_bundle(
 /// `cosign verify-blob --key … --insecure-ignore-tlog` does: with `sigstore-crypto`, over the
 /// very bytes a Sigstore verifier uses (the artifact for `messageSignature`, whose digest was
 /// checked above; DSSE's PAE for an envelope, whose subject was).
+///
+/// A signature whose scheme hashes with SHA-256 (ECDSA P-256) is checked against the
+/// artifact's digest, taken once for all keys and bundles; other schemes get the bytes
+/// (Ed25519 signs them whole, as Sigstore does).
 fn keyed(
-    artifact: &[u8],
+    artifact: &Artifact,
     bundle: &Bundle,
     key: &PublicKey,
     policy: &Policy,
@@ -341,14 +401,19 @@ fn keyed(
         let p = PublicKeyVerificationPolicy::new(key.sigstore().clone());
         return policy
             .verifier
-            .verify(artifact, bundle, &p)
+            .verify(artifact.bytes, bundle, &p)
             .map(|_| ())
             .map_err(|e| (classify(&e, Code::TrustUnknownSigner), e.to_string()));
     }
     let vk = sigstore_crypto::VerificationKey::from_spki(key.sigstore())
         .map_err(|e| (Code::TrustKey, e.to_string()))?;
     let checked = match &bundle.content {
-        SignatureContent::MessageSignature(m) => vk.verify(artifact, &m.signature),
+        SignatureContent::MessageSignature(m)
+            if vk.scheme().hash_algorithm() == Some(sigstore_types::HashAlgorithm::Sha2256) =>
+        {
+            vk.verify_prehashed(artifact.digest.as_bytes(), &m.signature)
+        }
+        SignatureContent::MessageSignature(m) => vk.verify(artifact.bytes, &m.signature),
         SignatureContent::DsseEnvelope(env) => vk.verify(env.pae(), &env.signature.sig),
         _ => return Err((Code::TrustMalformedBundle, "no signature".to_owned())),
     };

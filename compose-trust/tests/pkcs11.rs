@@ -123,7 +123,14 @@ fn a_softhsm2_key_signs_bundles_that_verify_with_its_public_key() {
         origin: "t".into(),
         json: json.clone().into_bytes(),
     }];
-    verify::verify("t.wasm", artifact, &bundles, "", &common::keys(&[&public])).unwrap();
+    verify::verify(
+        "t.wasm",
+        &compose_trust::Artifact::new(artifact),
+        &bundles,
+        "",
+        &common::keys(&[&public]),
+    )
+    .unwrap();
     // Independently: the p256 crate, over the artifact's bytes.
     use base64::Engine as _;
     use p256::ecdsa::signature::Verifier as _;

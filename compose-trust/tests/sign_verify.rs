@@ -19,7 +19,13 @@ fn bundle(json: String) -> Vec<BundleFile> {
 }
 
 fn refusal(artifact: &[u8], bundles: &[BundleFile], policy: &Policy) -> Code {
-    match verify::verify("a.wasm", artifact, bundles, "looked in a test", policy) {
+    match verify::verify(
+        "a.wasm",
+        &compose_trust::Artifact::new(artifact),
+        bundles,
+        "looked in a test",
+        policy,
+    ) {
         Ok(v) => panic!("verified: {v:?}"),
         Err(e) => {
             assert!(e.message.contains("a.wasm"), "{e}");
@@ -121,7 +127,7 @@ fn p256_bundles_round_trip_and_verify_independently() {
 
     let ok = verify::verify(
         "a.wasm",
-        ARTIFACT,
+        &compose_trust::Artifact::new(ARTIFACT),
         &bundle(json.clone()),
         "",
         &common::keys(&[&made.key]),
@@ -159,7 +165,7 @@ fn ed25519_bundles_sign_the_bytes_themselves() {
     let public = key.public_key().clone();
     verify::verify(
         "a.wasm",
-        ARTIFACT,
+        &compose_trust::Artifact::new(ARTIFACT),
         &bundle(json.clone()),
         "",
         &common::keys(&[&public]),
@@ -298,7 +304,14 @@ fn every_refusal_has_its_own_code() {
         bundle(by_a.clone()),
     ]
     .concat();
-    let ok = verify::verify("a.wasm", ARTIFACT, &both, "", &two).unwrap();
+    let ok = verify::verify(
+        "a.wasm",
+        &compose_trust::Artifact::new(ARTIFACT),
+        &both,
+        "",
+        &two,
+    )
+    .unwrap();
     assert_eq!(ok.signers.len(), 2);
     // Key rotation: any one accepted signer among several bundles.
     let rotated = [
@@ -306,7 +319,14 @@ fn every_refusal_has_its_own_code() {
         bundle("junk".into()),
     ]
     .concat();
-    verify::verify("a.wasm", ARTIFACT, &rotated, "", &common::keys(&[&b])).unwrap();
+    verify::verify(
+        "a.wasm",
+        &compose_trust::Artifact::new(ARTIFACT),
+        &rotated,
+        "",
+        &common::keys(&[&b]),
+    )
+    .unwrap();
     assert_eq!(
         common::keys(&[&a]).threshold(2).unwrap_err().code,
         Code::TrustThreshold
@@ -328,7 +348,7 @@ fn composition_statements_name_the_component_and_the_plan() {
     );
     let ok = verify::verify(
         "hello.wasm",
-        ARTIFACT,
+        &compose_trust::Artifact::new(ARTIFACT),
         &bundle(json.clone()),
         "",
         &common::keys(&[&key]),
@@ -368,7 +388,7 @@ fn composition_statements_name_the_component_and_the_plan() {
     assert_ne!(
         verify::verify(
             "hello.wasm",
-            ARTIFACT,
+            &compose_trust::Artifact::new(ARTIFACT),
             &bundle(v2.to_string()),
             "",
             &common::keys(&[&key])

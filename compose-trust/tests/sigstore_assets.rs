@@ -52,12 +52,18 @@ fn identity(id: &str, issuer: &str) -> Accepted {
 }
 
 fn check(artifact: &[u8], bundle: &[BundleFile], policy: &Policy) -> Result<(), Code> {
-    verify::verify("asset", artifact, bundle, "", policy)
-        .map(|_| ())
-        .map_err(|e| {
-            eprintln!("{e}");
-            e.code
-        })
+    verify::verify(
+        "asset",
+        &compose_trust::Artifact::new(artifact),
+        bundle,
+        "",
+        policy,
+    )
+    .map(|_| ())
+    .map_err(|e| {
+        eprintln!("{e}");
+        e.code
+    })
 }
 
 const COSIGN_ID: &str = "w.vollprecht@gmail.com";

@@ -275,6 +275,7 @@ impl Input {
                 wasm_input,
                 plan_given.then_some(&plan),
                 store.as_ref(),
+                no_cache,
             ) {
                 eprintln!("{e}");
                 return Ok(None);
@@ -311,23 +312,29 @@ impl Input {
 }
 
 /// The host's requirement: `component` must be signed by a `--trust-key`, and when it runs
-/// under `plan`, by a composition statement that names that plan.
+/// under `plan`, by a composition statement that names that plan. Bundles are looked for in
+/// `store` too; unless `no_cache`, a result that verified before is taken from it when it is
+/// private (`compose_trust::cache`).
 fn host_signature(
     trust: &HostTrust,
     component: &[u8],
     wasm: Option<&Path>,
     plan: Option<&Plan>,
     store: Option<&BlobStore>,
+    no_cache: bool,
 ) -> Result<(), compose_trust::TrustError> {
     use compose_model::{Code, Digest};
     use compose_trust::locate::{self, Found};
-    use compose_trust::verify::{self, Accepted};
+    use compose_trust::verify::{Accepted, Artifact};
 
     let mut signers = Vec::new();
     for k in &trust.trust_key {
         signers.push(Accepted::Key(compose_trust::PublicKey::read(k)?));
     }
-    let policy = crate::commands::trust::policy(signers, 1, trust.trusted_root.as_deref())?;
+    let mut policy = crate::commands::trust::policy(signers, 1, trust.trusted_root.as_deref())?;
+    if let Some(plan) = plan {
+        policy = policy.plan(Digest::of(&plan.to_cbor()));
+    }
     let mut found = Found::default();
     for b in &trust.bundle {
         if !b.is_file() {
@@ -341,34 +348,25 @@ fn host_signature(
     if let Some(w) = wasm {
         found.file(&locate::beside(w));
     }
-    let digest = Digest::of(component);
+    let artifact = Artifact::new(component);
     if let Some(s) = store {
-        found.store(s, &digest);
+        found.store(s, &artifact.digest());
     }
     let name = wasm.map_or_else(
         || "the composed component".to_owned(),
         |w| w.display().to_string(),
     );
-    let verified = verify::verify(&name, component, &found.bundles, &found.searched(), &policy)?;
-    if let Some(plan) = plan {
-        let wanted = Digest::of(&plan.to_cbor());
-        if !verified.plans().contains(&wanted) {
-            let named: Vec<String> = verified.plans().iter().map(Digest::to_string).collect();
-            return Err(compose_trust::TrustError::new(
-                Code::TrustPlanMismatch,
-                format!(
-                    "`{name}` is signed, but no signed statement names the plan it would run under ({wanted}){}; the grants are what a signature on a composition must cover: sign the composition of this plan (`emit build --sign-key`, or `trust sign {name} --plan PLAN`)",
-                    if named.is_empty() {
-                        " (the signatures cover its bytes only)".to_owned()
-                    } else {
-                        format!(" (they name {})", named.join(", "))
-                    }
-                ),
-            ));
-        }
-    }
+    let verified = compose_trust::cache::verify(
+        store.filter(|_| !no_cache),
+        &name,
+        &artifact,
+        &found.bundles,
+        &found.searched(),
+        &policy,
+    )?;
     eprintln!(
-        "verified {name} ({digest}): signed by {}",
+        "verified {name} ({}): signed by {}",
+        artifact.digest(),
         verified.signers.join(", ")
     );
     Ok(())

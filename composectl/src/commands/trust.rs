@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use compose_model::Digest;
 use compose_trust::pkcs11::TokenKey;
-use compose_trust::verify::{self, Accepted, BundleFile, Policy, TrustedRoot};
+use compose_trust::verify::{self, Accepted, Artifact, BundleFile, Policy, TrustedRoot};
 use compose_trust::{PublicKey, Signer, SigningKey, TrustError, keys, locate, sign, statement};
 use serde_json::json;
 
@@ -249,7 +249,13 @@ impl TrustCommand {
                 let policy = policy(signers, threshold, trusted_root.as_deref())
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let name = artifact.display().to_string();
-                match verify::verify(&name, &bytes, &files, &found.searched(), &policy) {
+                match verify::verify(
+                    &name,
+                    &Artifact::new(&bytes),
+                    &files,
+                    &found.searched(),
+                    &policy,
+                ) {
                     Ok(v) => {
                         if json {
                             io::println(json!({
