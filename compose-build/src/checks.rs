@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use compose_model::Code;
 use compose_model::host::{Provided, host_package, same_interface};
-use compose_model::plan::{Binding, Diagnostic, Plan};
+use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
 use compose_wit::check_subset;
 
 use crate::host_wit::{check_host_import, host_interface};
@@ -158,22 +158,43 @@ fn unbound(
         .filter(|(n, s)| n.as_str() != name && Surface::find(&s.exports, plain).is_some())
         .map(|(n, _)| n.as_str())
         .collect();
-    let what = match exporters.as_slice() {
-        [] => format!(
-            "`{name}` imports `{import}`, which no component exports; add a component that exports it and wire it, or deny it"
+    let place = ["components", name, "imports"];
+    let (what, fix) = match exporters.as_slice() {
+        [] => (
+            format!(
+                "`{name}` imports `{import}`, which no component exports; add a component that exports it and wire it, or deny it"
+            ),
+            None,
         ),
-        [one] => format!(
-            "`{name}` imports `{import}`, which the plan leaves unbound; `{one}` exports it: wire it with `\"{plain}\" = \"{one}\"` under `components.{name}.imports`"
-        ),
-        many => format!(
-            "`{name}` imports `{import}`, which the plan leaves unbound; {} export it: wire one of them under `components.{name}.imports`",
-            many.iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
+        [one] => {
+            let fix = Fix::entry(&place, plain, FixValue::Word((*one).to_owned()));
+            (
+                format!(
+                    "`{name}` imports `{import}`, which the plan leaves unbound; `{one}` exports it: wire it with {}",
+                    fix.render(Syntax::Toml)
+                ),
+                Some(fix),
+            )
+        }
+        many => {
+            let fix = Fix::here(&place);
+            (
+                format!(
+                    "`{name}` imports `{import}`, which the plan leaves unbound; {} export it: wire one of them {}",
+                    many.iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    fix.render(Syntax::Toml)
+                ),
+                Some(fix),
+            )
+        }
     };
     let mut d = Diagnostic::new(Code::PlanUnboundImport, path, what);
+    if let Some(fix) = fix {
+        d = d.with_fix(fix);
+    }
     if let Some(chain) = needed_by(plan, name) {
         d = d.with_help(format!("needed by {chain}"));
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use compose_model::Code;
 use compose_model::host::same_interface;
-use compose_model::plan::{Binding, Diagnostic, Plan};
+use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
 use wasm_compose::graph::{CompositionGraph, EncodeOptions};
 use wasmparser::{
     BinaryReaderError, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator,
@@ -33,11 +33,20 @@ pub(crate) fn compose(
     let root = match roots.len() {
         1 => *roots.iter().next().expect("one root"),
         0 => {
+            let fix = Fix::entry(
+                &["exports"],
+                "wasi:cli/run@0.2.0",
+                FixValue::Word("app".into()),
+            );
             return Err(Diagnostic::new(
                 Code::EmitUnsupportedComposition,
                 "exports",
-                "the plan exports nothing, so the composition would do nothing; add `[exports]`, e.g. `\"wasi:cli/run@0.2.0\" = \"app\"`",
-            ));
+                format!(
+                    "the plan exports nothing, so the composition would do nothing; add an export, e.g. {}",
+                    fix.render(Syntax::Toml)
+                ),
+            )
+            .with_fix(fix));
         }
         _ => {
             return Err(Diagnostic::new(

@@ -134,6 +134,46 @@ fn a_pinned_digest_that_does_not_match_names_both() {
 }
 
 #[test]
+fn a_suggested_fix_is_spelled_in_the_plans_syntax_and_works_as_written() {
+    let unbound_of = |line: &str| {
+        let plan = CHAIN.replace(line, "");
+        let dir = checkout(&plan);
+        let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+        assert_eq!(err.diagnostics[0].code, Code::PlanUnboundImport);
+        let d = err.diagnostics[0].clone();
+        let rust = d.in_syntax(compose_model::plan::Syntax::Macro).message;
+        assert!(!rust.contains("under `["), "{rust}");
+        (plan, d.message, rust)
+    };
+    // One component exports what `formatter` needs: the fix names it.
+    let (plan, toml, rust) = unbound_of("imports = { \"example:greet/greeter\" = \"greeter\" }\n");
+    let fix = r#"`"example:greet/greeter" = "greeter"` under `[components.formatter.imports]`"#;
+    assert!(toml.contains(fix), "{toml}");
+    let fix =
+        r#"`"example:greet/greeter": greeter` in `components: { formatter: { imports: { … } } }`"#;
+    assert!(rust.contains(fix), "{rust}");
+    // Doing what the message says (that entry under that table) makes the plan emit.
+    let fixed =
+        format!("{plan}[components.formatter.imports]\n\"example:greet/greeter\" = \"greeter\"\n");
+    let dir = checkout(&fixed);
+    emit(&dir.path().join("compose.toml"), &EmitOptions::default())
+        .expect("the suggested fix works as written");
+
+    // Two do, for `app`: the fix says where to choose.
+    let (_, toml, rust) = unbound_of("imports = { \"example:greet/greeter\" = \"formatter\" }\n");
+    assert!(
+        toml.contains(
+            "`formatter` and `greeter` export it: wire one of them under `[components.app.imports]`"
+        ),
+        "{toml}"
+    );
+    assert!(
+        rust.contains("wire one of them in `components: { app: { imports: { … } } }`"),
+        "{rust}"
+    );
+}
+
+#[test]
 fn every_emit_error_has_its_code() {
     // A declared export the binary lacks.
     assert_eq!(

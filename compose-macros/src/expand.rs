@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use compose_build::Config;
 use compose_build::codegen::type_name_for;
 use compose_model::Code;
-use compose_model::plan::{self, Diagnostic, Plan};
+use compose_model::plan::{self, Diagnostic, Plan, Syntax};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
@@ -171,8 +171,11 @@ fn named(given: Option<syn::Ident>, plan: &Plan) -> Option<syn::Ident> {
 }
 
 /// A diagnostic of an inline plan, at its token.
+/// Its suggested fixes are spelled in the macro's syntax (`"iface": component` in
+/// `components: { … }`), not the TOML of plan files.
 fn at_token(input: &Input, d: &Diagnostic) -> syn::Error {
-    syn::Error::new(input.span(d.span.as_ref()), message(d))
+    let d = d.in_syntax(Syntax::Macro);
+    syn::Error::new(input.span(d.span.as_ref()), message(&d))
 }
 
 /// A diagnostic of a plan file, at the file's literal, saying file:line:col and showing the

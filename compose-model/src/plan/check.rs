@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::fix::{Fix, FixValue, Syntax};
 use super::model::*;
 use super::names::{did_you_mean, index, join};
 use super::read::Cx;
@@ -59,10 +60,13 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
                                 cap = capability.as_str()
                             ),
                         );
-                        d.help = Some(format!(
-                            "for example `[components.{name}.capabilities]` with `{} = \"required\"`",
-                            capability.as_str()
-                        ));
+                        let fix = Fix::entry(
+                            &["components", name, "capabilities"],
+                            capability.as_str(),
+                            FixValue::Word("required".into()),
+                        );
+                        d.help = Some(format!("for example {}", fix.render(Syntax::Toml)));
+                        d.fix = Some(Box::new(fix));
                     }
                 }
                 Binding::Deny => {}
@@ -85,12 +89,18 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
 fn wire(cx: &mut Cx, plan: &Plan, path: &str, w: &Wire, iface: &str, what: &str) {
     let export = w.export.as_deref().unwrap_or(iface);
     let Some(target) = plan.components.get(&w.component) else {
+        let fix = Fix::here(&["components"]);
         let d = cx.error(
             Code::PlanUnknownComponent,
             path,
             None,
-            format!("{what} from component `{}`, which the plan does not have; add it under `[components]` or fix the name", w.component),
+            format!(
+                "{what} from component `{}`, which the plan does not have; add it {} or fix the name",
+                w.component,
+                fix.render(Syntax::Toml)
+            ),
         );
+        d.fix = Some(Box::new(fix));
         d.help = did_you_mean(&w.component, plan.components.keys().map(String::as_str))
             .map(|m| format!("did you mean `{m}`?"));
         return;
@@ -253,7 +263,7 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
                     &join(&join(&component_path(cname), "capabilities"), name),
                     cname,
                     name,
-                    &format!("`{name} = true`"),
+                    Fix::entry(&["grants"], name, FixValue::Bool(true)),
                 );
             }
         }
@@ -314,7 +324,20 @@ fn capabilities(cx: &mut Cx, plan: &Plan) {
                             &p,
                             cname,
                             &format!("dirs `{}` ({access})", d.guest),
-                            &format!("a `dirs` entry with `guest = \"{}\"`", d.guest),
+                            Fix::item(
+                                &["grants"],
+                                "dirs",
+                                FixValue::Table(vec![
+                                    ("host".into(), FixValue::Str("…".into())),
+                                    ("guest".into(), FixValue::Str(d.guest.clone())),
+                                    (
+                                        "mode".into(),
+                                        FixValue::Word(
+                                            if d.mode == Mode::Rw { "rw" } else { "ro" }.into(),
+                                        ),
+                                    ),
+                                ]),
+                            ),
                         );
                     }
                 }
@@ -354,7 +377,7 @@ fn lists(cx: &mut Cx, plan: &Plan, cap: Capability, granted: &[String], get: Lis
                     &p,
                     cname,
                     &format!("{name} `{item}`"),
-                    &format!("`\"{item}\"` to `grants.{name}`"),
+                    Fix::item(&["grants"], name, FixValue::Str(item.clone())),
                 );
             }
         }
@@ -370,13 +393,17 @@ fn lists(cx: &mut Cx, plan: &Plan, cap: Capability, granted: &[String], get: Lis
     }
 }
 
-fn not_granted(cx: &mut Cx, path: &str, component: &str, what: &str, grant: &str) {
-    cx.error(
+fn not_granted(cx: &mut Cx, path: &str, component: &str, what: &str, grant: Fix) {
+    let d = cx.error(
         Code::PlanCapabilityNotGranted,
         path,
         None,
-        format!("`{component}` requires {what}, which the plan does not grant; add {grant} under `[grants]` or make the request optional"),
+        format!(
+            "`{component}` requires {what}, which the plan does not grant; add {} or make the request optional",
+            grant.render(Syntax::Toml)
+        ),
     );
+    d.fix = Some(Box::new(grant));
 }
 
 fn unused(cx: &mut Cx, path: &str, what: &str) {
@@ -402,12 +429,17 @@ fn secrets(cx: &mut Cx, plan: &Plan) {
                     &join(&join(&component_path(cname), "capabilities"), "secrets"),
                     i,
                 );
+                let fix = Fix::entry(&["secrets"], token, FixValue::Str("env:…".into()));
                 let d = cx.error(
                     Code::PlanUndefinedSecret,
                     &p,
                     None,
-                    format!("`{cname}` requests secret `{token}`, which the plan does not define; add `{token} = \"env:…\"` (or `file:`, `vault:`, `pkcs11:`) under `[secrets]`"),
+                    format!(
+                        "`{cname}` requests secret `{token}`, which the plan does not define; add {} (or `file:`, `vault:`, `pkcs11:`)",
+                        fix.render(Syntax::Toml)
+                    ),
                 );
+                d.fix = Some(Box::new(fix));
                 d.help = did_you_mean(token, plan.secrets.keys().map(String::as_str))
                     .map(|m| format!("did you mean `{m}`?"));
             }
@@ -447,12 +479,24 @@ fn trust(cx: &mut Cx, plan: &Plan) {
     for (cname, c) in &plan.components {
         let Some(t) = &c.trust else { continue };
         if t.require_signature && t.signers.is_empty() {
-            cx.error(
+            let fix = Fix::entry(
+                &["components", cname, "trust"],
+                "signers",
+                FixValue::Array(vec![FixValue::Table(vec![(
+                    "key".into(),
+                    FixValue::Str("…".into()),
+                )])]),
+            );
+            let d = cx.error(
                 Code::PlanNoSigner,
                 &join(&component_path(cname), "trust"),
                 None,
-                format!("`{cname}` requires a signature but accepts no signer; add `signers = [{{ key = \"…\" }}]` (or `sigstore`, `pkcs11`)"),
+                format!(
+                    "`{cname}` requires a signature but accepts no signer; add {} (or `sigstore`, `pkcs11`)",
+                    fix.render(Syntax::Toml)
+                ),
             );
+            d.fix = Some(Box::new(fix));
         }
         if let Some(n) = t.threshold {
             let m = t.signers.len();

@@ -7,6 +7,7 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
 
+use super::fix::{Fix, Syntax};
 use crate::Code;
 
 /// One problem found in a plan.
@@ -23,6 +24,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     /// A further hint, such as "did you mean `greeter`?".
     pub help: Option<String>,
+    /// The suggested edit the message or hint spells out in TOML, so that another front end
+    /// can spell it in its own syntax ([`Diagnostic::in_syntax`]). Boxed: most have none.
+    pub fix: Option<Box<Fix>>,
 }
 
 impl Diagnostic {
@@ -34,7 +38,25 @@ impl Diagnostic {
             path: path.into(),
             span: None,
             help: None,
+            fix: None,
         }
+    }
+
+    /// Records that the message or hint spells out `fix` (as `fix.render(Syntax::Toml)`).
+    pub fn with_fix(mut self, fix: Fix) -> Diagnostic {
+        self.fix = Some(Box::new(fix));
+        self
+    }
+
+    /// This diagnostic with its fix spelled in `syntax` (for `compose!`, the macro's tokens).
+    pub fn in_syntax(&self, syntax: Syntax) -> Diagnostic {
+        let mut d = self.clone();
+        if let Some(fix) = &self.fix {
+            let (toml, other) = (fix.render(Syntax::Toml), fix.render(syntax));
+            d.message = d.message.replace(&toml, &other);
+            d.help = d.help.map(|h| h.replace(&toml, &other));
+        }
+        d
     }
 
     /// Adds a hint.

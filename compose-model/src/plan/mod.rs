@@ -27,6 +27,7 @@
 mod capabilities;
 mod check;
 mod diagnostic;
+mod fix;
 mod model;
 mod names;
 mod node;
@@ -37,6 +38,7 @@ mod support;
 
 pub use check::LIMITS;
 pub use diagnostic::{Diagnostic, line_column, render, to_json};
+pub use fix::{Edit, Fix, FixValue, Syntax};
 pub use model::*;
 pub use node::{Entry, Kind, Node};
 pub use support::{UNIMPLEMENTED_CAPABILITIES, unsupported};
