@@ -27,7 +27,54 @@ impl Digest {
 
     /// The 64 lowercase hex digits, without `sha256:`.
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        let mut text = [0u8; 64];
+        String::from(self.hex_into(&mut text))
+    }
+
+    /// Writes the 64 hex digits into `out` and returns them as text: one piece, so an
+    /// unbuffered writer (stderr) gets one write instead of 32.
+    fn hex_into<'a>(&self, out: &'a mut [u8; 64]) -> &'a str {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        std::str::from_utf8(out).expect("hex digits are ASCII")
+    }
+}
+
+/// Bytes and their SHA-256, taken together, so the digest cannot belong to other bytes: hashed
+/// once, it serves every check that needs it (a signature's, the compiled-code cache's key).
+/// Owned (`Hashed<Vec<u8>>`) or borrowed (`Hashed<&[u8]>`, see [`Hashed::borrowed`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Hashed<B = Vec<u8>> {
+    bytes: B,
+    digest: Digest,
+}
+
+impl<B: AsRef<[u8]>> Hashed<B> {
+    /// `bytes`, hashed now.
+    pub fn new(bytes: B) -> Hashed<B> {
+        let digest = Digest::of(bytes.as_ref());
+        Hashed { bytes, digest }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// Their SHA-256.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    /// The same bytes and digest, borrowed.
+    pub fn borrowed(&self) -> Hashed<&[u8]> {
+        Hashed {
+            bytes: self.bytes.as_ref(),
+            digest: self.digest,
+        }
     }
 }
 
@@ -56,11 +103,10 @@ impl FromStr for Digest {
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sha256:")?;
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let mut text = *b"sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        let (_, digits) = text.split_at_mut(7);
+        self.hex_into(digits.try_into().expect("64 digits"));
+        f.write_str(std::str::from_utf8(&text).expect("ASCII"))
     }
 }
 
@@ -89,6 +135,7 @@ mod tests {
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(s.parse::<Digest>().unwrap(), d);
+        assert_eq!(d.hex(), s["sha256:".len()..]);
         assert!("sha256:BA78".parse::<Digest>().is_err());
         assert!(s.to_uppercase().parse::<Digest>().is_err());
         assert!(s.replace("sha256:", "sha512:").parse::<Digest>().is_err());

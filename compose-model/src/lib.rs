@@ -12,5 +12,5 @@ pub mod digest;
 pub mod host;
 
 pub use codes::Code;
-pub use digest::Digest;
+pub use digest::{Digest, Hashed};
 pub mod plan;

@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use compose_model::Code;
 use compose_model::plan::Plan;
+use compose_model::{Code, Digest, Hashed};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance};
 
@@ -33,6 +33,8 @@ pub struct Composition {
     component: OnceLock<Component>,
     /// The component's bytes, for serving.
     bytes: Arc<[u8]>,
+    /// Their digest, when the caller had it already ([`Composition::new_hashed`]).
+    digest: Option<Digest>,
     host: HostPolicy,
     from_precompiled: bool,
 }
@@ -53,9 +55,23 @@ impl Composition {
             runtime,
             component: OnceLock::new(),
             bytes: component.into(),
+            digest: None,
             host,
             from_precompiled: false,
         })
+    }
+
+    /// [`Composition::new`] of a component hashed already (to check its signature, say), so
+    /// that loading its compiled code from the cache does not hash it again.
+    pub fn new_hashed(
+        runtime: Runtime,
+        plan: &Plan,
+        component: Hashed<&[u8]>,
+        host: HostPolicy,
+    ) -> Result<Composition, ExecError> {
+        let mut c = Composition::new(runtime, plan, component.bytes(), host)?;
+        c.digest = Some(component.digest());
+        Ok(c)
     }
 
     /// A composition whose component is compiled already (embedded binaries).
@@ -72,6 +88,7 @@ impl Composition {
             runtime,
             component: OnceLock::from(component),
             bytes: bytes.into(),
+            digest: None,
             host,
             from_precompiled,
         }
@@ -83,7 +100,11 @@ impl Composition {
         if let Some(c) = self.component.get() {
             return Ok(c);
         }
-        let (compiled, _) = self.runtime.compile(&self.bytes)?;
+        let (compiled, _) = match self.digest {
+            // Taken together with these bytes by `new_hashed`.
+            Some(d) => self.runtime.compile_known(&self.bytes, d)?,
+            None => self.runtime.compile(&self.bytes)?,
+        };
         Ok(self.component.get_or_init(|| compiled))
     }
 

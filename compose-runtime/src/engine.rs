@@ -127,7 +127,18 @@ impl Runtime {
     /// Compiles a component, or loads its compiled code from the cache. Returns whether the
     /// cache was used.
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, bool), ExecError> {
-        let key = self.exec_key(&Digest::of(bytes));
+        self.compile_known(bytes, Digest::of(bytes))
+    }
+
+    /// [`Runtime::compile`] of `bytes` whose digest is `digest`, as the two come from one
+    /// [`compose_model::Hashed`] (the cache key is made from it: a wrong one would load
+    /// another component's code).
+    pub(crate) fn compile_known(
+        &self,
+        bytes: &[u8],
+        digest: Digest,
+    ) -> Result<(Component, bool), ExecError> {
+        let key = self.exec_key(&digest);
         if let Some((_, code)) = self.cache.as_ref().and_then(|c| c.get_key("exec", &key))
             && let Some(component) = self.deserialize(&code)
         {

@@ -47,32 +47,9 @@ impl Accepted {
 }
 
 /// The bytes to check and their SHA-256, taken once: the digest finds the store's bundles,
-/// matches bundles and statements to the artifact, and (for ECDSA) is what was signed.
-#[derive(Clone, Copy, Debug)]
-pub struct Artifact<'a> {
-    bytes: &'a [u8],
-    digest: Digest,
-}
-
-impl<'a> Artifact<'a> {
-    /// `bytes`, hashed now.
-    pub fn new(bytes: &'a [u8]) -> Artifact<'a> {
-        Artifact {
-            bytes,
-            digest: Digest::of(bytes),
-        }
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
-    }
-
-    /// Their SHA-256.
-    pub fn digest(&self) -> Digest {
-        self.digest
-    }
-}
+/// matches bundles and statements to the artifact, and (for ECDSA) is what was signed; the
+/// caller may hand the same [`Hashed`](compose_model::Hashed) on to the compiled-code cache.
+pub type Artifact<'a> = compose_model::Hashed<&'a [u8]>;
 
 /// A bundle's JSON and where it came from (for messages).
 #[derive(Clone, Debug)]
@@ -117,7 +94,7 @@ pub fn verify(
     searched: &str,
     policy: &Policy,
 ) -> Result<Verified, TrustError> {
-    let digest = artifact.digest;
+    let digest = artifact.digest();
     let names_plan = |claims: &[Claim]| {
         policy
             .plan
@@ -242,7 +219,7 @@ fn check_bundle(
     let claim = match &bundle.content {
         SignatureContent::MessageSignature(m) => {
             if let Some(d) = &m.message_digest
-                && d.digest.as_bytes() != artifact.digest.as_bytes()
+                && d.digest.as_bytes() != artifact.digest().as_bytes()
             {
                 return fail(
                     Code::TrustWrongArtifact,
@@ -266,7 +243,7 @@ fn check_bundle(
                 );
             }
             let claim = statement::claim(env.payload.as_bytes())?;
-            if !claim.subjects.contains(&artifact.digest) {
+            if !claim.subjects.contains(&artifact.digest()) {
                 return fail(
                     Code::TrustWrongArtifact,
                     format!(
@@ -348,7 +325,7 @@ fn check_bundle(
                     continue;
                 };
                 let p = VerificationPolicy::new(identity.as_str(), issuer.as_str());
-                match policy.verifier.verify(artifact.bytes, &bundle, &p) {
+                match policy.verifier.verify(artifact.bytes(), &bundle, &p) {
                     Ok(_) => who.push(i),
                     Err(e) => last = Some(e),
                 }
@@ -401,7 +378,7 @@ fn keyed(
         let p = PublicKeyVerificationPolicy::new(key.sigstore().clone());
         return policy
             .verifier
-            .verify(artifact.bytes, bundle, &p)
+            .verify(artifact.bytes(), bundle, &p)
             .map(|_| ())
             .map_err(|e| (classify(&e, Code::TrustUnknownSigner), e.to_string()));
     }
@@ -411,9 +388,9 @@ fn keyed(
         SignatureContent::MessageSignature(m)
             if vk.scheme().hash_algorithm() == Some(sigstore_types::HashAlgorithm::Sha2256) =>
         {
-            vk.verify_prehashed(artifact.digest.as_bytes(), &m.signature)
+            vk.verify_prehashed(artifact.digest().as_bytes(), &m.signature)
         }
-        SignatureContent::MessageSignature(m) => vk.verify(artifact.bytes, &m.signature),
+        SignatureContent::MessageSignature(m) => vk.verify(artifact.bytes(), &m.signature),
         SignatureContent::DsseEnvelope(env) => vk.verify(env.pae(), &env.signature.sig),
         _ => return Err((Code::TrustMalformedBundle, "no signature".to_owned())),
     };

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
+use compose_model::Hashed;
 use compose_model::plan::{self, Capability, Plan};
 use compose_runtime::{Composition, HostPolicy, Runtime, ServeOptions};
 
@@ -122,8 +123,8 @@ impl ExecCommand {
                 if let Some(s) = store {
                     runtime = runtime.with_cache(s);
                 }
-                let ran =
-                    Composition::new(runtime, &plan, &component, host).and_then(|c| c.run(&args));
+                let ran = Composition::new_hashed(runtime, &plan, component.borrowed(), host)
+                    .and_then(|c| c.run(&args));
                 match ran {
                     Ok(code) => Ok(ExitCode::from(code)),
                     Err(e) => {
@@ -155,7 +156,7 @@ impl ExecCommand {
                 options.stop_on_signals = true;
                 // The server compiles for its own (pooling) engine; this runtime only checks.
                 let served = Runtime::new(&plan.policy)
-                    .and_then(|rt| Composition::new(rt, &plan, &component, host))
+                    .and_then(|rt| Composition::new_hashed(rt, &plan, component.borrowed(), host))
                     .and_then(|c| c.serve(&options))
                     .and_then(|server| {
                         eprintln!("serving http://{}/", server.addr());
@@ -176,7 +177,8 @@ impl ExecCommand {
 /// A composition ready to run: its plan, component, the host's policy and the cache to use.
 struct Resolved {
     plan: Plan,
-    component: Vec<u8>,
+    /// Hashed once: the signature check and the compiled-code cache share the digest.
+    component: Hashed,
     host: HostPolicy,
     store: Option<BlobStore>,
 }
@@ -217,9 +219,11 @@ impl Input {
             .map(BlobStore::new)
             .or_else(BlobStore::default_location);
         let plan_arg = plan.is_some();
-        let is_wasm = std::fs::read(&input)
-            .map(|b| b.starts_with(b"\0asm"))
-            .unwrap_or(false);
+        // Read once: a `.wasm` input is then the component itself.
+        let wasm = std::fs::read(&input)
+            .ok()
+            .filter(|b| b.starts_with(b"\0asm"));
+        let is_wasm = wasm.is_some();
         // A trusted root is read only to check signatures: the inputs' at emit (a plan input),
         // or the component's (`--require-signature`). Anywhere else it would be ignored.
         if trust.trusted_root.is_some() && is_wasm && !trust.require_signature {
@@ -228,7 +232,7 @@ impl Input {
                 input.display()
             );
         }
-        let (plan, component) = if is_wasm {
+        let (plan, component) = if let Some(bytes) = wasm {
             let plan = match &plan {
                 Some(p) => match load_plan(p)? {
                     Some(plan) => plan,
@@ -242,7 +246,7 @@ impl Input {
                     Plan::new()
                 }
             };
-            (plan, io::read(&input)?)
+            (plan, bytes)
         } else {
             let Some(p) = load_plan(&input)? else {
                 return Ok(None);
@@ -266,12 +270,13 @@ impl Input {
                 }
             }
         };
+        let component = Hashed::new(component);
         if trust.require_signature {
             let wasm_input = is_wasm.then_some(input.as_path());
             let plan_given = !is_wasm || plan_arg;
             if let Err(e) = host_signature(
                 &trust,
-                &component,
+                component.borrowed(),
                 wasm_input,
                 plan_given.then_some(&plan),
                 store.as_ref(),
@@ -317,7 +322,7 @@ impl Input {
 /// private (`compose_trust::cache`).
 fn host_signature(
     trust: &HostTrust,
-    component: &[u8],
+    artifact: compose_trust::Artifact,
     wasm: Option<&Path>,
     plan: Option<&Plan>,
     store: Option<&BlobStore>,
@@ -325,7 +330,7 @@ fn host_signature(
 ) -> Result<(), compose_trust::TrustError> {
     use compose_model::{Code, Digest};
     use compose_trust::locate::{self, Found};
-    use compose_trust::verify::{Accepted, Artifact};
+    use compose_trust::verify::Accepted;
 
     let mut signers = Vec::new();
     for k in &trust.trust_key {
@@ -348,7 +353,6 @@ fn host_signature(
     if let Some(w) = wasm {
         found.file(&locate::beside(w));
     }
-    let artifact = Artifact::new(component);
     if let Some(s) = store {
         found.store(s, &artifact.digest());
     }
@@ -364,11 +368,14 @@ fn host_signature(
         &found.searched(),
         &policy,
     )?;
-    eprintln!(
-        "verified {name} ({}): signed by {}",
+    // One write: stderr is unbuffered, and a formatted digest would go out two hex digits per
+    // system call.
+    let line = format!(
+        "verified {name} ({}): signed by {}\n",
         artifact.digest(),
         verified.signers.join(", ")
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     Ok(())
 }
 
