@@ -24,6 +24,7 @@ mod form;
 mod load;
 mod shape;
 pub mod testing;
+mod wit_text;
 
 pub use error::Error;
 pub use form::{interface_form, package_form, world_form};

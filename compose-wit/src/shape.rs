@@ -4,6 +4,8 @@
 
 use compose_model::cbor::Value;
 
+use crate::wit_text;
+
 /// Checks that every function and type of the `import` interface form appears, identical, in the
 /// `export` interface form. Returns what differs first, in words, when it does not.
 pub fn check_subset(import: &Value, export: &Value) -> Result<(), String> {
@@ -20,11 +22,20 @@ pub fn check_subset(import: &Value, export: &Value) -> Result<(), String> {
             match lookup(have, name) {
                 None => return Err(format!("the export has no {what} `{name}`")),
                 Some(other) if other != form => {
-                    return Err(format!(
-                        "{what} `{name}` differs: the import has `{}`, the export `{}`",
-                        shown(form),
-                        shown(other)
-                    ));
+                    let wit = |f: &Value| match section {
+                        "functions" => wit_text::function(name, f),
+                        _ => wit_text::definition(name, f),
+                    };
+                    return Err(match (wit(form), wit(other)) {
+                        (Some(import), Some(export)) => format!(
+                            "{what} `{name}` differs: the import has `{import}`, the export `{export}`"
+                        ),
+                        _ => format!(
+                            "{what} `{name}` differs: the import has `{}`, the export `{}`",
+                            shown(form),
+                            shown(other)
+                        ),
+                    });
                 }
                 Some(_) => {}
             }
@@ -53,7 +64,8 @@ fn lookup<'a>(m: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
-/// A canonical form in CBOR diagnostic notation, for messages.
+/// A canonical form in CBOR diagnostic notation, for messages about forms [`wit_text`] cannot
+/// write as WIT.
 fn shown(form: &Value) -> String {
     compose_model::cbor::encode(form)
         .ok()
@@ -87,7 +99,13 @@ mod tests {
         assert!(
             check_subset(&other, &full)
                 .unwrap_err()
-                .contains("type `r`")
+                .contains("type `r` differs: the import has `record r { x: u16 }`, the export `record r { x: u8 }`")
+        );
+        let more = form("package a:b; interface i { f: func(v: u8, w: bool); }");
+        let less = form("package a:b; interface i { f: func(v: u8); }");
+        assert_eq!(
+            check_subset(&less, &more).unwrap_err(),
+            "function `f` differs: the import has `f: func(v: u8)`, the export `f: func(v: u8, w: bool)`"
         );
     }
 }
