@@ -79,6 +79,15 @@ pub enum GuestBuildError {
         /// Cargo's output.
         output: String,
     },
+    /// The guest workspace's toolchain has no `wasm32-wasip2` target.
+    #[error(
+        "the Rust toolchain that builds `{}` has no `wasm32-wasip2` target; add it with `rustup target add wasm32-wasip2`, run in that folder (or list it under `targets` in its `rust-toolchain.toml`)",
+        workspace.display()
+    )]
+    MissingTarget {
+        /// The guest workspace's folder.
+        workspace: PathBuf,
+    },
     /// The crate built, but is not a component.
     #[error("crate `{0}` built but produced no `.wasm`; is it a `bin` or a `cdylib`?")]
     NoComponent(String),

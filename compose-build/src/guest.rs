@@ -41,14 +41,21 @@ pub(crate) fn build_guests_tracked(
     packages: &[&str],
     target_dir: &Path,
 ) -> Result<BTreeMap<String, BuiltGuest>, GuestBuildError> {
-    let metadata = MetadataCommand::new()
+    let cargo = guest_cargo();
+    let dir = workspace_dir(manifest);
+    let mut metadata = MetadataCommand::new();
+    metadata
+        .cargo_path(&cargo)
+        .current_dir(&dir)
         .manifest_path(manifest)
-        .no_deps()
-        .exec()
-        .map_err(|e| GuestBuildError::Workspace {
-            manifest: manifest.to_owned(),
-            message: e.to_string(),
-        })?;
+        .no_deps();
+    for var in TOOLCHAIN_OVERRIDES {
+        metadata.env_remove(var);
+    }
+    let metadata = metadata.exec().map_err(|e| GuestBuildError::Workspace {
+        manifest: manifest.to_owned(),
+        message: e.to_string(),
+    })?;
     for p in packages {
         if !metadata
             .workspace_packages()
@@ -67,8 +74,7 @@ pub(crate) fn build_guests_tracked(
             });
         }
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = Command::new(&cargo);
     cmd.args([
         "build",
         "--release",
@@ -80,6 +86,9 @@ pub(crate) fn build_guests_tracked(
     .arg(manifest)
     .arg("--target-dir")
     .arg(target_dir)
+    // In the guest workspace, so that rustup picks the toolchain its `rust-toolchain.toml`
+    // names, not the one of the folder `composectl` happens to run in.
+    .current_dir(&dir)
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     // A build script's environment must not leak into the guest build.
@@ -91,12 +100,16 @@ pub(crate) fn build_guests_tracked(
     .env_remove("RUSTC_WORKSPACE_WRAPPER")
     .env_remove("CLIPPY_ARGS")
     .env_remove("CARGO_PRIMARY_PACKAGE");
+    for var in TOOLCHAIN_OVERRIDES {
+        cmd.env_remove(var);
+    }
     for p in packages {
         cmd.args(["--package", p]);
     }
     let mut child = cmd.spawn().map_err(GuestBuildError::Cargo)?;
     // Cargo's progress ("Compiling greeter …") goes on to our stderr as it comes, so a long
-    // first build shows what it is doing; it is also kept for the error message.
+    // first build shows what it is doing; the whole output (compiler messages too) is kept
+    // for the error message, which is where a failure's details are shown, once.
     let stderr = child.stderr.take().expect("stderr is piped");
     let progress = std::thread::spawn(move || {
         use std::io::BufRead;
@@ -111,7 +124,7 @@ pub(crate) fn build_guests_tracked(
                 working = true;
                 eprint!("{kept}");
             }
-            if working {
+            if working && is_status(&line) {
                 eprintln!("{line}");
             }
             kept.push_str(&line);
@@ -142,6 +155,9 @@ pub(crate) fn build_guests_tracked(
         }
     }
     if !status.success() {
+        if missing_target(&stderr_text) {
+            return Err(GuestBuildError::MissingTarget { workspace: dir });
+        }
         return Err(GuestBuildError::Failed {
             packages: packages.join(", "),
             output: stderr_text,
@@ -170,6 +186,50 @@ pub(crate) fn build_guests_tracked(
         built.insert((*p).to_owned(), BuiltGuest { wasm, inputs });
     }
     Ok(built)
+}
+
+/// What would make the guest build use another toolchain than the guest workspace's: the
+/// toolchain of a `cargo` or `rustup run` that started us (`RUSTUP_TOOLCHAIN`), the compiler a
+/// build script is given (`RUSTC`).
+const TOOLCHAIN_OVERRIDES: [&str; 2] = ["RUSTUP_TOOLCHAIN", "RUSTC"];
+
+/// The cargo that builds guests: under rustup, its `cargo` proxy (which picks the guest
+/// workspace's toolchain); otherwise the cargo that runs us (`CARGO`), or `cargo` on `PATH`.
+fn guest_cargo() -> std::ffi::OsString {
+    let rustup =
+        std::env::var_os("RUSTUP_HOME").is_some() || std::env::var_os("RUSTUP_TOOLCHAIN").is_some();
+    match std::env::var_os("CARGO") {
+        Some(cargo) if !rustup => cargo,
+        _ => "cargo".into(),
+    }
+}
+
+/// The folder of the workspace's `Cargo.toml`, absolute.
+fn workspace_dir(manifest: &Path) -> PathBuf {
+    let dir = manifest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// Whether a line of cargo's output is one of its status lines (`   Compiling x v0.1.0`,
+/// right-aligned in 12 columns), not a compiler message.
+fn is_status(line: &str) -> bool {
+    let Some((head, _)) = line.split_at_checked(12) else {
+        return false;
+    };
+    let word = head.trim_start();
+    line.as_bytes().get(12) == Some(&b' ')
+        && word.starts_with(|c: char| c.is_ascii_uppercase())
+        && word.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+/// Whether the build failed because the toolchain lacks the `wasm32-wasip2` target (rustc then
+/// cannot find `core` for it).
+fn missing_target(output: &str) -> bool {
+    output.contains("can't find crate for `core`")
+        && output.contains("`wasm32-wasip2` target may not be installed")
 }
 
 /// The files a cargo dep-info file (`target: dep dep …`) lists; spaces in paths are escaped
@@ -213,6 +273,7 @@ fn dep_info(path: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compose_model::Code;
 
     #[test]
     fn dep_info_lists_every_file_with_escaped_spaces() {
@@ -231,5 +292,46 @@ mod tests {
             ]
         );
         assert!(dep_info(&dir.path().join("missing.d")).is_empty());
+    }
+
+    #[test]
+    fn status_lines_are_told_from_compiler_messages() {
+        for status in [
+            "   Compiling greeter v0.1.0 (/g/greeter)",
+            "    Finished `release` profile [optimized] target(s) in 0.05s",
+            "    Blocking waiting for file lock on build directory",
+        ] {
+            assert!(is_status(status), "{status}");
+        }
+        for message in [
+            "error[E0308]: mismatched types",
+            " --> src/lib.rs:4:5",
+            "   |",
+            "4 |     \"not a number\"",
+            "For more information about this error, try `rustc --explain E0308`.",
+            "",
+        ] {
+            assert!(!is_status(message), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_target_is_recognised_in_rustcs_words() {
+        // As rustc 1.99 prints it when the toolchain lacks the target.
+        let output = "   Compiling greeter v0.1.0 (/g/greeter)
+error[E0463]: can't find crate for `core`
+  |
+  = note: the `wasm32-wasip2` target may not be installed
+  = help: consider downloading the target with `rustup target add wasm32-wasip2`
+";
+        assert!(missing_target(output));
+        assert!(!missing_target("error[E0308]: mismatched types"));
+        let e = GuestBuildError::MissingTarget {
+            workspace: PathBuf::from("/g"),
+        };
+        assert_eq!(e.code(), Code::EmitGuestBuildFailed);
+        let text = e.to_string();
+        assert!(text.contains("`/g`") && text.contains("rustup target add wasm32-wasip2"));
+        assert!(!text.contains('\n'), "one line: {text}");
     }
 }

@@ -30,6 +30,7 @@ pub(crate) fn resolve_all(
     files: &mut Vec<PathBuf>,
 ) -> BTreeMap<String, Resolved> {
     let mut out = BTreeMap::new();
+    // Each crate once, however many components it is the source of.
     let crates: Vec<&str> = plan
         .components
         .values()
@@ -37,12 +38,15 @@ pub(crate) fn resolve_all(
             Source::Crate(name) => Some(name.as_str()),
             _ => None,
         })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     let built = if crates.is_empty() {
         Ok(BTreeMap::new())
     } else {
         build_crates(base, &crates, options)
     };
+    let mut first_crate: Option<&str> = None;
     for (name, c) in &plan.components {
         let (bytes, origin) = match &c.source {
             Source::Path(p) => {
@@ -80,11 +84,16 @@ pub(crate) fn resolve_all(
                     None => continue, // build_guests reports every crate it could not build
                 },
                 Err((code, message)) => {
-                    diags.push(Diagnostic::new(
-                        *code,
-                        at(name, "crate"),
-                        format!("component `{name}`: {message}"),
-                    ));
+                    // One build for all crates: its failure (cargo's output) is told once, at
+                    // the first component built from a crate.
+                    let text = match first_crate {
+                        Some(first) => {
+                            format!("component `{name}`: not built (see the error for `{first}`)")
+                        }
+                        None => format!("component `{name}`: {message}"),
+                    };
+                    first_crate.get_or_insert(name.as_str());
+                    diags.push(Diagnostic::new(*code, at(name, "crate"), text));
                     continue;
                 }
             },
@@ -153,15 +162,25 @@ fn build_crates(
     let manifest = match &options.workspace {
         Some(w) if w.is_dir() => w.join("Cargo.toml"),
         Some(w) => w.clone(),
-        None => nearest_manifest(base).ok_or_else(|| {
-            (
-                Code::EmitSourceNotFound,
-                format!(
-                    "no Cargo.toml above `{}` to find crates in; pass the guest workspace",
-                    base.display()
-                ),
-            )
-        })?,
+        None => {
+            // The plan's folder, absolute: a plan named without a folder (`compose.toml`) has
+            // an empty one, and the search must still go up from the current directory.
+            let here = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base
+            };
+            let from = std::path::absolute(here).unwrap_or_else(|_| here.to_path_buf());
+            nearest_manifest(&from).ok_or_else(|| {
+                (
+                    Code::EmitSourceNotFound,
+                    format!(
+                        "no Cargo.toml in `{}` or any folder above it to find `crate` sources in; pass the guest workspace (`--workspace DIR`, `workspace = \"…\"` in `compose!`, `Config::workspace` in a build script)",
+                        from.display()
+                    ),
+                )
+            })?
+        }
     };
     let target = match &options.guest_target_dir {
         Some(t) => t.clone(),

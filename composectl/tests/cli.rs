@@ -522,3 +522,115 @@ fn emit_and_exec_errors_are_rendered_with_places() {
         assert!(stderr(&o).contains("error[E0107]"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn crate_sources_are_looked_for_from_the_plans_folder_up_even_when_it_is_named_bare() {
+    const PLAN: &str = "[components.app]\ncrate = \"app\"\nexports = [\"wasi:cli/run\"]\n[exports]\n\"wasi:cli/run\" = \"app\"\n";
+    let emit_here = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args([
+                "emit",
+                "build",
+                "compose.toml",
+                "-o",
+                "out.wasm",
+                "--no-cache",
+            ])
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // No Cargo.toml anywhere above: the message names the folder searched from.
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    std::fs::write(bare.join("compose.toml"), PLAN).unwrap();
+    let o = emit_here(&bare);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[E0404]")
+            && err.contains(&format!("no Cargo.toml in `{}`", bare.display())),
+        "{err}"
+    );
+    // A workspace two folders up is found (its manifest is broken on purpose, so the build
+    // stops at reading it, naming it).
+    let plans = dir.path().join("ws/plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::write(dir.path().join("ws/Cargo.toml"), "this is not a manifest").unwrap();
+    std::fs::write(plans.join("compose.toml"), PLAN).unwrap();
+    let o = emit_here(&plans);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        !err.contains("no Cargo.toml in") && err.contains("ws/Cargo.toml"),
+        "{err}"
+    );
+    assert!(!plans.join("out.wasm").exists());
+}
+
+#[test]
+fn emit_build_from_outside_the_project_builds_guests_with_their_workspaces_toolchain() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let outside = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .arg("emit")
+        .arg("build")
+        .arg(root.join("examples/plans/hello.toml"))
+        .args(["-o", "hello.wasm", "--no-cache", "--workspace"])
+        .arg(root.join("examples/guests"))
+        .arg("--guest-target-dir")
+        .arg(root.join("target/guests"))
+        .arg("--cache-dir")
+        .arg(outside.path().join("cache"))
+        .current_dir(outside.path())
+        // What `cargo +other run` or a build script would leave behind: neither may choose the
+        // toolchain the guests are built with.
+        .env("RUSTUP_TOOLCHAIN", "no-such-toolchain")
+        .env("RUSTC", "/bin/false")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(outside.path().join("hello.wasm").is_file());
+}
+
+#[test]
+fn a_failed_guest_build_shows_cargos_output_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    // Two components from the one failing build: its output is still told once.
+    std::fs::write(
+        dir.path().join("compose.toml"),
+        "[components.a]\ncrate = \"broken-guest\"\nexports = [\"example:greet/greeter\"]\n[components.b]\ncrate = \"broken-guest\"\nexports = [\"example:greet/other\"]\n[exports]\n\"example:greet/greeter\" = \"a\"\n\"example:greet/other\" = \"b\"\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args([
+            "emit",
+            "build",
+            "compose.toml",
+            "-o",
+            "out.wasm",
+            "--no-cache",
+        ])
+        .arg("--workspace")
+        .arg(root.join("compose-macros/tests/ui/broken-guest"))
+        .arg("--guest-target-dir")
+        .arg(dir.path().join("target"))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.matches("mismatched types").count(), 1, "{err}");
+    assert_eq!(err.matches("error[E0407]").count(), 2, "{err}");
+    assert!(err.contains("not built (see the error for `a`)"), "{err}");
+    assert!(!dir.path().join("out.wasm").exists());
+}
