@@ -32,6 +32,10 @@ enum Composectl {
     Exec(commands::exec::ExecCommand),
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsCommand),
+    /// Write the manual pages (roff) into a folder.
+    Man(commands::man::ManCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Composectl::Emit(c) => c.execute(),
         Composectl::Exec(c) => c.execute(),
         Composectl::Trust(c) => c.execute(),
+        Composectl::Completions(c) => c.execute(),
+        Composectl::Man(c) => c.execute(),
     };
     match result {
         Ok(code) => code,

@@ -634,3 +634,42 @@ fn a_failed_guest_build_shows_cargos_output_once() {
     assert!(err.contains("not built (see the error for `a`)"), "{err}");
     assert!(!dir.path().join("out.wasm").exists());
 }
+
+#[test]
+fn completions_offer_every_subcommands_arguments() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = composectl(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        // Arguments of nested subcommands, whose definitions are deferred until invoked.
+        for word in [
+            "emit",
+            "trust",
+            "require-signature",
+            "trust-key",
+            "sign-key",
+        ] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let o = composectl(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bash"), "{}", stderr(&o));
+}
+
+#[test]
+fn man_pages_document_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man/man1");
+    let o = composectl(&["man", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let top = std::fs::read_to_string(out.join("composectl.1")).unwrap();
+    assert!(top.contains(".TH composectl"), "{top}");
+    let run = std::fs::read_to_string(out.join("composectl-exec-run.1")).unwrap();
+    assert!(
+        run.contains("require\\-signature") && run.contains("trust\\-key"),
+        "{run}"
+    );
+    assert!(out.join("composectl-trust-verify.1").is_file());
+    assert!(!out.join("composectl-help.1").exists());
+}

@@ -1,8 +1,10 @@
 //! One module per top-level command.
 
 pub mod cbor;
+pub mod completions;
 pub mod emit;
 pub mod exec;
+pub mod man;
 pub mod plan;
 pub mod trust;
 pub mod wit;
