@@ -226,9 +226,10 @@ fn is_status(line: &str) -> bool {
 }
 
 /// Whether the build failed because the toolchain lacks the `wasm32-wasip2` target (rustc then
-/// cannot find `core` for it).
+/// cannot find `std` or `core` for it).
 fn missing_target(output: &str) -> bool {
-    output.contains("can't find crate for `core`")
+    (output.contains("can't find crate for `std`")
+        || output.contains("can't find crate for `core`"))
         && output.contains("`wasm32-wasip2` target may not be installed")
 }
 
@@ -325,6 +326,7 @@ error[E0463]: can't find crate for `core`
   = help: consider downloading the target with `rustup target add wasm32-wasip2`
 ";
         assert!(missing_target(output));
+        assert!(missing_target(&output.replace("`core`", "`std`")));
         assert!(!missing_target("error[E0308]: mismatched types"));
         let e = GuestBuildError::MissingTarget {
             workspace: PathBuf::from("/g"),

@@ -264,6 +264,12 @@ fn crate_sources_are_built_and_failures_show_cargo_output() {
         "[workspace]\nmembers = [\"broken\"]\nresolver = \"3\"\n",
     )
     .unwrap();
+    // Guests build with their workspace's toolchain: this one pins the project's.
+    std::fs::copy(
+        root().join("rust-toolchain.toml"),
+        ws.path().join("rust-toolchain.toml"),
+    )
+    .unwrap();
     std::fs::create_dir_all(ws.path().join("broken/src")).unwrap();
     std::fs::write(
         ws.path().join("broken/Cargo.toml"),
