@@ -36,6 +36,17 @@ pub(crate) fn check_signatures(
         .filter_map(|(n, c)| Some((n, c, c.trust.as_ref().filter(|t| t.require_signature)?)))
         .collect();
     if required.is_empty() {
+        // A root given for nothing would be silently ignored: say so instead.
+        if let Some(root) = &options.trusted_root {
+            diags.push(Diagnostic::new(
+                Code::TrustRootUnused,
+                "",
+                format!(
+                    "a trusted root (`{}`) was given, but no component of this plan requires a signature, so nothing would be checked with it; remove it (`--trusted-root`, `Config::trusted_root`), or require signatures under `components.NAME.trust`",
+                    root.display()
+                ),
+            ));
+        }
         return;
     }
     let root = match options.trusted_root.as_deref().map(TrustedRoot::read) {

@@ -210,6 +210,8 @@ codes! {
     TrustBadTrustedRoot = "E0711", "the trusted root does not parse or is unusable";
     /// The PKCS#11 token could not sign (module, PIN, label).
     TrustPkcs11 = "E0712", "the PKCS#11 token could not sign";
+    /// A trusted root was given where no signature is checked, so it would be ignored.
+    TrustRootUnused = "E0713", "a trusted root was given, but no signature is checked with it";
 
     // The `compose!` macro.
     /// The macro's input is not valid syntax for its grammar.

@@ -504,3 +504,85 @@ fn pkcs11_keys_sign_inside_a_real_softhsm2_token() {
     );
     assert!(!s.path("bad.wasm").exists());
 }
+
+/// Sigstore's public-good `trusted_root.json`, as the sigstore-trust-root crate ships it.
+fn public_good_root() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .flatten()
+        .map(|i| {
+            i.path()
+                .join("sigstore-trust-root-0.15.1/src/trusted_root.json")
+        })
+        .find(|p| p.is_file())
+        .expect("sigstore-trust-root is unpacked")
+}
+
+#[test]
+fn a_trusted_root_that_nothing_checks_with_is_refused_not_ignored() {
+    let s = Setup::new();
+    std::fs::copy(public_good_root(), s.path("root.json")).unwrap();
+    let plan = s.plan("plain", "");
+    // The plan requires no signature, and the host checks none.
+    let err = s.refused(
+        &[
+            "emit",
+            "build",
+            &plan,
+            "-o",
+            "out.wasm",
+            "--trusted-root",
+            "root.json",
+        ],
+        "E0713",
+    );
+    assert!(err.contains("root.json"), "{err}");
+    assert!(!s.path("out.wasm").exists());
+    s.refused(
+        &[
+            "exec",
+            "run",
+            &plan,
+            "--trusted-root",
+            "root.json",
+            "--",
+            "stdin",
+        ],
+        "E0713",
+    );
+    // With the host's requirement the root is its check's: the composition is refused for
+    // being unsigned, not the root for being unused.
+    s.refused(
+        &[
+            "exec",
+            "run",
+            &plan,
+            "--require-signature",
+            "--trust-key",
+            "a.pub",
+            "--trusted-root",
+            "root.json",
+            "--",
+            "stdin",
+        ],
+        "E0701",
+    );
+    // A plan that requires signatures checks its inputs with it.
+    let signed = s.plan(
+        "signed",
+        "trust = { require-signature = true, signers = [{ key = \"a.pub\" }] }",
+    );
+    s.ok(&["trust", "sign", "probe.wasm", "--key", "a"]);
+    s.ok(&[
+        "emit",
+        "build",
+        &signed,
+        "-o",
+        "signed.wasm",
+        "--trusted-root",
+        "root.json",
+    ]);
+}

@@ -59,6 +59,14 @@ impl Plan {
             observability: Observability::default(),
         }
     }
+
+    /// Whether some component requires a signature (`trust.require-signature`), which emit
+    /// then checks.
+    pub fn requires_signatures(&self) -> bool {
+        self.components
+            .values()
+            .any(|c| c.trust.as_ref().is_some_and(|t| t.require_signature))
+    }
 }
 
 impl Default for Plan {

@@ -255,7 +255,12 @@ impl Input {
             if let Some(s) = &store {
                 options = options.cache(s.clone(), !no_cache);
             }
-            if let Some(r) = &trust.trusted_root {
+            // Emit checks the inputs' signatures with the root; when the plan requires none,
+            // it is the host's check (`--require-signature`) that uses it, or nothing does (and
+            // emit says so, E0713).
+            if let Some(r) = &trust.trusted_root
+                && (p.requires_signatures() || !trust.require_signature)
+            {
                 options = options.trusted_root(r);
             }
             match compose_build::emit(&input, &options) {
