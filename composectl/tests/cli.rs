@@ -673,3 +673,169 @@ fn man_pages_document_every_command() {
     assert!(out.join("composectl-trust-verify.1").is_file());
     assert!(!out.join("composectl-help.1").exists());
 }
+
+#[test]
+fn emit_build_json_reports_the_result_or_every_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hello.wasm");
+    let emit = |plan: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .arg("emit")
+            .arg("build")
+            .arg(plan)
+            .arg("-o")
+            .arg(&out)
+            .arg("--guest-target-dir")
+            .arg(root.join("target/guests"))
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg("--json")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = emit(&root.join("examples/guests/hello.toml"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["bytes"], bytes.len());
+    assert_eq!(
+        report["digest"],
+        compose_model::Digest::of(&bytes).to_string()
+    );
+    assert!(
+        report["plan_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(report["bundle"], serde_json::Value::Null);
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[components.app]\npath = \"missing.wasm\"\nexports = [\"wasi:cli/run\"]\n[exports]\n\"wasi:cli/run\" = \"app\"\n").unwrap();
+    let o = emit(&bad);
+    assert_eq!(o.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let e = &report["errors"][0];
+    assert_eq!(e["code"], "E0404");
+    assert_eq!(
+        (e["line"].as_u64(), e["column"].as_u64()),
+        (Some(2), Some(8))
+    );
+    assert_eq!(e["path"], "components.app.path");
+}
+
+#[test]
+fn wit_and_cbor_commands_report_as_json_too() {
+    let json = |o: &Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(o)))
+    };
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/std-audit");
+    let wit = wit.to_str().unwrap();
+    let plain = composectl(&["wit", "id", wit]);
+    let o = composectl(&["wit", "id", wit, "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let id = String::from_utf8(plain.stdout).unwrap();
+    assert_eq!(json(&o), serde_json::json!({"ok": true, "id": id.trim()}));
+    let o = composectl(&["wit", "canon", wit, "--item", "log", "--json"]);
+    assert!(json(&o)["form"].as_str().unwrap().contains("canon:wit/v1"));
+    let o = composectl(&["wit", "id", wit, "--item", "lg", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json(&o)["errors"][0]["code"], "E0302");
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("one.cbor");
+    std::fs::write(&good, [0x01]).unwrap();
+    let long = dir.path().join("long.cbor");
+    std::fs::write(&long, [0x18, 0x01]).unwrap(); // 1, not in its shortest form
+    let (good, long) = (good.to_str().unwrap(), long.to_str().unwrap());
+    let o = composectl(&["cbor", "check", good, "--json"]);
+    assert_eq!(json(&o), serde_json::json!({"ok": true, "bytes": 1}));
+    let o = composectl(&["cbor", "check", long, "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let report = json(&o);
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["errors"][0]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with('E')
+    );
+    assert_eq!(report["errors"][0]["offset"], 0);
+    let o = composectl(&["cbor", "diag", good, "--json"]);
+    assert_eq!(json(&o), serde_json::json!({"ok": true, "diagnostic": "1"}));
+    let out = dir.path().join("canon.cbor");
+    let o = composectl(&["cbor", "canon", long, "-o", out.to_str().unwrap(), "--json"]);
+    assert_eq!(json(&o)["bytes"], 1);
+    assert_eq!(std::fs::read(&out).unwrap(), [0x01]);
+    // Binary output and JSON cannot share stdout.
+    assert_eq!(
+        composectl(&["cbor", "canon", long, "--json"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn exec_json_out_reports_how_a_run_ended_while_stdout_stays_the_guests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let hello = root.join("examples/guests/hello.toml");
+    let wasm = dir.path().join("hello.wasm");
+    let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .arg("emit")
+        .arg("build")
+        .arg(&hello)
+        .arg("-o")
+        .arg(&wasm)
+        .arg("--guest-target-dir")
+        .arg(root.join("target/guests"))
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = |input: &Path, extra: &[&str]| {
+        let _ = std::fs::remove_file(&report);
+        let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .arg("exec")
+            .arg("run")
+            .arg(input)
+            .arg("--json-out")
+            .arg(&report)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        (o, json)
+    };
+    let plan = hello.to_str().unwrap();
+    let (o, json) = run(&wasm, &["--plan", plan, "--", "World"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Hello, World!\n");
+    assert_eq!(json, serde_json::json!({"ok": true, "exit_code": 0}));
+    // The host refuses what the plan requires: a coded refusal, nothing on stdout.
+    let (o, json) = run(
+        &wasm,
+        &["--plan", plan, "--refuse", "stdout", "--", "World"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert_eq!(json["ok"], false);
+    let code = json["errors"][0]["code"].as_str().unwrap();
+    assert!(stderr(&o).contains(&format!("[{code}]")), "{}", stderr(&o));
+    // An invalid plan: the error with its place.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "schema = 7\n").unwrap();
+    let (o, json) = run(&bad, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json["errors"][0]["code"], "E0107");
+    assert_eq!(json["errors"][0]["line"], 1);
+}

@@ -50,6 +50,11 @@ pub enum EmitCommand {
         /// `PKCS11_PIN`), by label.
         #[arg(long, value_name = "LABEL")]
         sign_pkcs11: Option<String>,
+        /// Print the result as JSON on stdout: `{"ok":true,"output","bytes","digest",
+        /// "plan_digest","cached","bundle"}`, or `{"ok":false,"errors":[…]}` with the error
+        /// objects of `plan validate --json` (exit status as without).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -66,7 +71,22 @@ impl EmitCommand {
             trusted_root,
             sign_key,
             sign_pkcs11,
+            json,
         } = self;
+        // A refusal: diagnostics for a person on stderr, or the JSON report on stdout.
+        let refuse =
+            |source: Option<&str>, diags: &[compose_model::plan::Diagnostic], text: &str| {
+                if json {
+                    io::println(super::report::failure(source, diags))?;
+                } else {
+                    eprint!("{text}");
+                }
+                Ok(ExitCode::FAILURE)
+            };
+        let trust_refusal = |e: compose_trust::TrustError| {
+            let d = compose_model::plan::Diagnostic::new(e.code, "", e.message.clone());
+            refuse(None, &[d], &format!("{e}\n"))
+        };
         // The signing key is opened first: a key that cannot sign stops the build before
         // anything is written.
         let signer = match crate::commands::trust::open_signer(
@@ -74,10 +94,7 @@ impl EmitCommand {
             sign_pkcs11.as_deref(),
         ) {
             Ok(s) => s,
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(ExitCode::FAILURE);
-            }
+            Err(e) => return trust_refusal(e),
         };
         let mut options = EmitOptions::default();
         if let Some(w) = workspace {
@@ -99,14 +116,14 @@ impl EmitCommand {
         let emitted = match compose_build::emit(&plan, &options) {
             Ok(e) => e,
             Err(e) => {
-                eprint!("{}", e.render());
                 let n = e.diagnostics.len();
-                eprintln!(
-                    "error: cannot emit `{}`: {n} error{}",
+                let text = format!(
+                    "{}error: cannot emit `{}`: {n} error{}\n",
+                    e.render(),
                     plan.display(),
                     if n == 1 { "" } else { "s" }
                 );
-                return Ok(ExitCode::FAILURE);
+                return refuse(e.source.as_deref(), &e.diagnostics, &text);
             }
         };
         // Signed before anything is written, so a failed signature leaves no output behind.
@@ -118,16 +135,13 @@ impl EmitCommand {
                 signer.as_ref(),
             ) {
                 Ok(b) => Some(b),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return Ok(ExitCode::FAILURE);
-                }
+                Err(e) => return trust_refusal(e),
             },
             None => None,
         };
         io::write_rebuildable(&output, &emitted.bytes)?;
+        let beside = compose_trust::locate::beside(&output);
         if let (Some(bundle), Some(signer)) = (&bundle, &signer) {
-            let beside = compose_trust::locate::beside(&output);
             io::write(Some(&beside), bundle.as_bytes())?;
             if let Some(store) = &store {
                 let dir = compose_trust::locate::in_store(store, &emitted.digest);
@@ -145,11 +159,25 @@ impl EmitCommand {
                     compose_model::blobs::write_atomic(&dir.join(name), bundle.as_bytes())
                 });
             }
-            eprintln!(
-                "signed the composition with {}: {}",
-                signer.public_key().fingerprint(),
-                beside.display()
-            );
+            if !json {
+                eprintln!(
+                    "signed the composition with {}: {}",
+                    signer.public_key().fingerprint(),
+                    beside.display()
+                );
+            }
+        }
+        if json {
+            io::println(serde_json::json!({
+                "ok": true,
+                "output": output.display().to_string(),
+                "bytes": emitted.bytes.len(),
+                "digest": emitted.digest.to_string(),
+                "plan_digest": emitted.plan_digest.to_string(),
+                "cached": emitted.cached,
+                "bundle": bundle.as_ref().map(|_| beside.display().to_string()),
+            }))?;
+            return Ok(ExitCode::SUCCESS);
         }
         // One write: standard error is unbuffered, and a formatted line would otherwise be
         // written piece by piece.

@@ -10,6 +10,7 @@ use compose_model::Hashed;
 use compose_model::plan::{self, Capability, Plan};
 use compose_runtime::{Composition, HostPolicy, Runtime, ServeOptions};
 
+use super::report::JsonOut;
 use crate::io;
 
 /// What `run` and `serve` both take: the composition and the host's policy.
@@ -37,6 +38,11 @@ pub struct Input {
     /// Compile and compose again even when cached.
     #[arg(long)]
     no_cache: bool,
+    /// Also write how it ended to FILE as JSON (stdout is the guest's): `{"ok":true,
+    /// "exit_code":N}` for a run, `{"ok":true}` for a server that shut down, or
+    /// `{"ok":false,"errors":[…]}` with the error objects of `plan validate --json`.
+    #[arg(long, value_name = "FILE")]
+    json_out: Option<PathBuf>,
     #[command(flatten)]
     trust: HostTrust,
 }
@@ -104,19 +110,20 @@ impl ExecCommand {
     pub fn execute(self) -> Result<ExitCode> {
         match self {
             ExecCommand::Run { input, args } => {
+                let out = JsonOut(input.json_out.clone());
                 let Some(Resolved {
                     plan,
                     component,
                     host,
                     store,
-                }) = input.resolve()?
+                }) = input.resolve(&out)?
                 else {
                     return Ok(ExitCode::FAILURE);
                 };
                 let mut runtime = match Runtime::new(&plan.policy) {
                     Ok(r) => r,
                     Err(e) => {
-                        eprintln!("{e}");
+                        out.error(e.code, &e.message, &e.to_string())?;
                         return Ok(ExitCode::FAILURE);
                     }
                 };
@@ -126,9 +133,12 @@ impl ExecCommand {
                 let ran = Composition::new_hashed(runtime, &plan, component.borrowed(), host)
                     .and_then(|c| c.run(&args));
                 match ran {
-                    Ok(code) => Ok(ExitCode::from(code)),
+                    Ok(code) => {
+                        out.done(serde_json::json!({ "ok": true, "exit_code": code }))?;
+                        Ok(ExitCode::from(code))
+                    }
                     Err(e) => {
-                        eprintln!("{e}");
+                        out.error(e.code, &e.message, &e.to_string())?;
                         Ok(ExitCode::FAILURE)
                     }
                 }
@@ -140,12 +150,13 @@ impl ExecCommand {
                 shutdown_timeout_ms,
                 pool_size,
             } => {
+                let out = JsonOut(input.json_out.clone());
                 let Some(Resolved {
                     plan,
                     component,
                     host,
                     ..
-                }) = input.resolve()?
+                }) = input.resolve(&out)?
                 else {
                     return Ok(ExitCode::FAILURE);
                 };
@@ -163,9 +174,12 @@ impl ExecCommand {
                         server.wait()
                     });
                 match served {
-                    Ok(()) => Ok(ExitCode::SUCCESS),
+                    Ok(()) => {
+                        out.done(serde_json::json!({ "ok": true }))?;
+                        Ok(ExitCode::SUCCESS)
+                    }
                     Err(e) => {
-                        eprintln!("{e}");
+                        out.error(e.code, &e.message, &e.to_string())?;
                         Ok(ExitCode::FAILURE)
                     }
                 }
@@ -186,7 +200,7 @@ struct Resolved {
 impl Input {
     /// The plan, the composed component, the host policy and the cache (unless `--no-cache`);
     /// `None` after printing why when the plan is invalid or does not emit.
-    fn resolve(self) -> Result<Option<Resolved>> {
+    fn resolve(self, out: &JsonOut) -> Result<Option<Resolved>> {
         let Input {
             input,
             plan,
@@ -195,6 +209,7 @@ impl Input {
             cache_dir,
             no_cache,
             trust,
+            json_out: _,
         } = self;
         let mut host = HostPolicy::default();
         for name in &refuse {
@@ -234,7 +249,7 @@ impl Input {
         }
         let (plan, component) = if let Some(bytes) = wasm {
             let plan = match &plan {
-                Some(p) => match load_plan(p)? {
+                Some(p) => match load_plan(p, out)? {
                     Some(plan) => plan,
                     None => return Ok(None),
                 },
@@ -248,7 +263,7 @@ impl Input {
             };
             (plan, bytes)
         } else {
-            let Some(p) = load_plan(&input)? else {
+            let Some(p) = load_plan(&input, out)? else {
                 return Ok(None);
             };
             let mut options = EmitOptions::default();
@@ -270,7 +285,7 @@ impl Input {
                     (p, e.bytes)
                 }
                 Err(e) => {
-                    eprint!("{}", e.render());
+                    out.refused(&e.render(), e.source.as_deref(), &e.diagnostics)?;
                     return Ok(None);
                 }
             }
@@ -287,7 +302,7 @@ impl Input {
                 store.as_ref(),
                 no_cache,
             ) {
-                eprintln!("{e}");
+                out.error(e.code, &e.message, &e.to_string())?;
                 return Ok(None);
             }
             // A trusted signer's statement says this component is the composition of this
@@ -385,16 +400,14 @@ fn host_signature(
 }
 
 /// Reads a valid plan, printing its errors otherwise.
-fn load_plan(path: &Path) -> Result<Option<Plan>> {
+fn load_plan(path: &Path, out: &JsonOut) -> Result<Option<Plan>> {
     let bytes = io::read(path)?;
     let (result, source) = plan::from_file_bytes(path, &bytes);
     match result {
         Ok(p) => Ok(Some(p)),
         Err(d) => {
-            eprint!(
-                "{}",
-                plan::render(&path.display().to_string(), source.as_deref(), &d)
-            );
+            let text = plan::render(&path.display().to_string(), source.as_deref(), &d);
+            out.refused(&text, source.as_deref(), &d)?;
             Ok(None)
         }
     }

@@ -6,5 +6,6 @@ pub mod emit;
 pub mod exec;
 pub mod man;
 pub mod plan;
+pub mod report;
 pub mod trust;
 pub mod wit;

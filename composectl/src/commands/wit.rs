@@ -28,6 +28,10 @@ pub struct WitInput {
     /// An interface or world: a plain name in the package, or `ns:pkg/name[@version]`.
     #[arg(long)]
     item: Option<String>,
+    /// Print `{"ok":true,"id"}` (`id`) or `{"ok":true,"id","form"}` (`canon`) on stdout, or
+    /// `{"ok":false,"errors":[{"code","message"}]}` (exit status as without).
+    #[arg(long)]
+    json: bool,
 }
 
 impl WitInput {
@@ -52,6 +56,13 @@ impl WitCommand {
             Ok(loaded) => loaded,
             Err(e) => {
                 return match e.code() {
+                    Some(code) if input.json => {
+                        io::println(serde_json::json!({
+                            "ok": false,
+                            "errors": [{ "code": code.as_str(), "message": e.to_string() }],
+                        }))?;
+                        Ok(ExitCode::FAILURE)
+                    }
                     Some(code) => {
                         eprintln!("error[{code}]: {e}");
                         Ok(ExitCode::FAILURE)
@@ -60,6 +71,16 @@ impl WitCommand {
                 };
             }
         };
+        if input.json {
+            let mut report = serde_json::json!({ "ok": true, "id": wit.id(item).to_string() });
+            if canon {
+                let bytes =
+                    cbor::encode(&wit.form(item)).expect("canonical forms have unique keys");
+                report["form"] = cbor::diagnostic(&bytes).expect("just encoded").into();
+            }
+            io::println(report)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         if canon {
             let bytes = cbor::encode(&wit.form(item)).expect("canonical forms have unique keys");
             io::println(cbor::diagnostic_pretty(&bytes).expect("just encoded"))?;
