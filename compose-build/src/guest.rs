@@ -41,6 +41,9 @@ pub(crate) fn build_guests_tracked(
     packages: &[&str],
     target_dir: &Path,
 ) -> Result<BTreeMap<String, BuiltGuest>, GuestBuildError> {
+    // Absolute, since cargo runs in the workspace's folder, not ours.
+    let manifest = &absolute(manifest);
+    let target_dir = &absolute(target_dir);
     let cargo = guest_cargo();
     let dir = workspace_dir(manifest);
     let mut metadata = MetadataCommand::new();
@@ -204,13 +207,16 @@ fn guest_cargo() -> std::ffi::OsString {
     }
 }
 
-/// The folder of the workspace's `Cargo.toml`, absolute.
+/// The folder of the workspace's `Cargo.toml` (an absolute path).
 fn workspace_dir(manifest: &Path) -> PathBuf {
-    let dir = manifest
+    manifest
         .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+        .map_or_else(|| absolute(Path::new(".")), Path::to_path_buf)
+}
+
+/// `path` made absolute against the current folder (as it is, if that fails).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Whether a line of cargo's output is one of its status lines (`   Compiling x v0.1.0`,

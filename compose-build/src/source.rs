@@ -44,7 +44,7 @@ pub(crate) fn resolve_all(
     let built = if crates.is_empty() {
         Ok(BTreeMap::new())
     } else {
-        build_crates(base, &crates, options)
+        build_crates(plan, base, &crates, options)
     };
     let mut first_crate: Option<&str> = None;
     for (name, c) in &plan.components {
@@ -155,13 +155,19 @@ pub(crate) fn resolve_all(
 
 /// Builds the crates the plan names, once, from the plan's Cargo workspace.
 fn build_crates(
+    plan: &Plan,
     base: &Path,
     crates: &[&str],
     options: &EmitOptions,
 ) -> Result<BTreeMap<String, BuiltGuest>, (Code, String)> {
-    let manifest = match &options.workspace {
+    // The caller's workspace, else the plan's own (relative to the plan), else the nearest.
+    let given = options
+        .workspace
+        .clone()
+        .or_else(|| plan.workspace.as_ref().map(|w| base.join(w)));
+    let manifest = match given {
         Some(w) if w.is_dir() => w.join("Cargo.toml"),
-        Some(w) => w.clone(),
+        Some(w) => w,
         None => {
             // The plan's folder, absolute: a plan named without a folder (`compose.toml`) has
             // an empty one, and the search must still go up from the current directory.

@@ -839,3 +839,63 @@ fn exec_json_out_reports_how_a_run_ended_while_stdout_stays_the_guests() {
     assert_eq!(json["errors"][0]["code"], "E0107");
     assert_eq!(json["errors"][0]["line"], 1);
 }
+
+#[test]
+fn the_quick_starts_cbor_plans_are_their_toml_encoded_and_build_from_the_repository_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let at_root = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args(args)
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for name in ["hello-plan", "http-plan"] {
+        let (toml, cbor) = (
+            format!("examples/{name}.toml"),
+            format!("examples/{name}.cbor"),
+        );
+        let o = at_root(&["plan", "encode", &toml]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            o.stdout == std::fs::read(root.join(&cbor)).unwrap(),
+            "{cbor} is not `plan encode {toml}`: regenerate it with `composectl plan encode {toml} -o {cbor}`"
+        );
+        assert_eq!(at_root(&["plan", "validate", &cbor]).status.code(), Some(0));
+    }
+    // From the repository root, with relative paths, as the quick start types them: the CBOR
+    // plan's `crate` sources come from its `workspace`.
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join("build/hello.wasm");
+    let cache = out.path().join("cache");
+    let (wasm, cache) = (wasm.to_str().unwrap(), cache.to_str().unwrap());
+    let o = at_root(&[
+        "emit",
+        "build",
+        "examples/hello-plan.cbor",
+        "-o",
+        wasm,
+        "--guest-target-dir",
+        "target/guests",
+        "--cache-dir",
+        cache,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = at_root(&[
+        "exec",
+        "run",
+        wasm,
+        "--plan",
+        "examples/hello-plan.cbor",
+        "--cache-dir",
+        cache,
+        "--",
+        "World",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Hello, World!\n");
+}

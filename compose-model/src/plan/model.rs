@@ -25,6 +25,11 @@ pub struct Plan {
     /// A name for the composition, used in messages and artifacts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The Cargo workspace `crate` sources are built from: a folder relative to the plan's
+    /// own (never absolute, so no machine's path enters the plan's digest). Without it, the
+    /// nearest workspace above the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// Components by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub components: BTreeMap<String, Component>,
@@ -51,6 +56,7 @@ impl Plan {
         Plan {
             schema: SCHEMA_VERSION,
             name: None,
+            workspace: None,
             components: BTreeMap::new(),
             exports: BTreeMap::new(),
             grants: Grants::default(),

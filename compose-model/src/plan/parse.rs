@@ -13,6 +13,7 @@ use crate::Code;
 const ROOT: &[&str] = &[
     "schema",
     "name",
+    "workspace",
     "components",
     "exports",
     "grants",
@@ -48,6 +49,16 @@ const OBSERVABILITY: &[&str] = &["metrics", "audit", "attest"];
 const TRUST: &[&str] = &["require-signature", "signers", "threshold"];
 const SIGNER: &[&str] = &["key", "sigstore", "issuer", "pkcs11"];
 
+/// A non-empty relative path in `/` form: not absolute, no `\\`, no empty segment.
+fn is_relative_folder(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('/')
+        && !s.contains('\\')
+        && s.trim_end_matches('/')
+            .split('/')
+            .all(|seg| !seg.is_empty())
+}
+
 const INTERFACE_RULE: &str =
     "an interface name; write `namespace:package/interface`, optionally with `@version`";
 
@@ -74,6 +85,21 @@ pub(crate) fn plan(cx: &mut Cx, root: &Node) -> Plan {
         }
     }
     plan.name = f.get("name").and_then(|n| cx.string(&f.path("name"), n));
+    if let Some(n) = f.get("workspace") {
+        let p = f.path("workspace");
+        if let Some(w) = cx.string(&p, n) {
+            if is_relative_folder(&w) {
+                plan.workspace = Some(w);
+            } else {
+                cx.error(
+                    Code::PlanBadValue,
+                    &p,
+                    Some(n),
+                    format!("`workspace = {w:?}` must be a folder relative to the plan's (such as `\"guests\"` or `\"../guests\"`), so that no machine's path enters the plan's digest"),
+                );
+            }
+        }
+    }
     if let Some(n) = f.get("components") {
         let p = f.path("components");
         for (name, _, node) in cx.map(&p, n).unwrap_or_default() {
