@@ -26,6 +26,24 @@ pub(crate) fn plan(cx: &mut Cx, plan: &Plan) {
     secrets(cx, plan);
     limits(cx, plan);
     trust(cx, plan);
+    workspace(cx, plan);
+}
+
+/// A crate workspace is named only for `crate` sources to come from; with none it would be
+/// read and ignored.
+fn workspace(cx: &mut Cx, plan: &Plan) {
+    let crates = plan
+        .components
+        .values()
+        .any(|c| matches!(c.source, Source::Crate(_)));
+    if plan.workspace.is_some() && !crates {
+        cx.error(
+            Code::PlanBadValue,
+            "workspace",
+            None,
+            "the plan names a crate workspace, but no component has a `crate` source, so nothing would be built from it; remove `workspace`",
+        );
+    }
 }
 
 fn component_path(name: &str) -> String {
