@@ -128,16 +128,29 @@ pub(crate) fn compose(
             .map_err(|e| Diagnostic::new(Code::EmitShapeMismatch, path.clone(), format!("`{name}`'s import `{import}` cannot take `{}`'s export `{export_name}`: {e:#}", w.component)))?;
     }
     let (_, root_instance) = ids[root];
-    let bytes = graph
+    let mut bytes = graph
         .encode(EncodeOptions {
             define_components: true,
             export: Some(root_instance),
             validate: false, // validated once, below
         })
         .map_err(|e| invalid("", format!("the composed component is not valid: {e:#}")))?;
+    record_plan(&mut bytes, plan);
     validate(&bytes)
         .map_err(|e| invalid("", format!("the composed component is not valid: {e}")))?;
     Ok(bytes)
+}
+
+/// Appends the plan, as canonical CBOR, in a custom section of the component's own (not of
+/// a nested one), so `exec run X.wasm` knows the wiring and requests it was emitted for
+/// (`compose_model::plan::recorded`). Part of the bytes, so the component's digest covers it.
+fn record_plan(component: &mut Vec<u8>, plan: &Plan) {
+    use wasm_encoder::{ComponentSection, CustomSection};
+    let section = CustomSection {
+        name: compose_model::plan::recorded::SECTION.into(),
+        data: plan.to_cbor().into(),
+    };
+    section.append_to_component(component);
 }
 
 /// How much function code (bytes) makes starting another validating thread worth it. On a

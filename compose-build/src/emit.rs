@@ -33,7 +33,8 @@ pub struct Emitted {
 }
 
 /// The emitter's version, part of every emit key.
-const EMIT_VERSION: &str = "emit:v1";
+/// v2: the composed component records its plan (`compose_model::plan::recorded::SECTION`).
+const EMIT_VERSION: &str = "emit:v2";
 
 /// Reads a plan file (TOML or canonical CBOR) and emits its composition.
 pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {

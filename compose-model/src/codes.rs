@@ -213,6 +213,13 @@ codes! {
     /// A trusted root was given where no signature is checked, so it would be ignored.
     TrustRootUnused = "E0713", "a trusted root was given, but no signature is checked with it";
 
+    // The command line.
+    /// `composectl` was called wrongly: an unknown option, a missing or malformed argument, or
+    /// options that contradict each other. Nothing was run.
+    CliUsage = "E0901", "the command line is not valid (see `--help`)";
+    /// A file, folder or stream `composectl` had to read or write could not be.
+    CliIo = "E0902", "a file, folder or stream could not be read or written";
+
     // The `compose!` macro.
     /// The macro's input is not valid syntax for its grammar.
     MacroSyntax = "E0601", "`compose!` input does not parse";

@@ -19,6 +19,7 @@ mod error;
 mod host;
 mod limits;
 mod policy;
+mod recorded;
 mod run;
 pub mod secrets;
 mod serve;
@@ -50,6 +51,7 @@ macro_rules! include_composed {
 pub use error::ExecError;
 pub use host::HostState;
 pub use policy::{Effective, HostPolicy};
+pub use recorded::recorded_plan;
 pub use serve::{
     ServeOptions, ShutdownHandle, ShutdownSignal, serve_async, serve_with, shutdown_channel,
 };

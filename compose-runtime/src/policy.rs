@@ -26,6 +26,9 @@ pub struct HostPolicy {
     /// Whether the plan's input signatures (`trust.require-signature`) were checked when the
     /// composition was emitted; see [`HostPolicy::inputs_checked_at_emit`].
     pub(crate) inputs_checked: bool,
+    /// The folder relative host paths of `grants.dirs` are resolved against (the plan file's);
+    /// see [`HostPolicy::plan_folder`].
+    pub(crate) plan_folder: Option<std::path::PathBuf>,
 }
 
 impl HostPolicy {
@@ -59,6 +62,14 @@ impl HostPolicy {
     /// themselves.
     pub fn inputs_checked_at_emit(mut self) -> Self {
         self.inputs_checked = true;
+        self
+    }
+
+    /// Resolves relative host folders of the plan's `grants.dirs` against `folder` (the folder
+    /// the plan file is in), as the plan format says. Without it they are relative to the
+    /// current directory, as for a [`Plan`] built in code.
+    pub fn plan_folder(mut self, folder: impl Into<std::path::PathBuf>) -> Self {
+        self.plan_folder = Some(folder.into());
         self
     }
 
@@ -180,9 +191,16 @@ impl Effective {
                     .find(|gd| gd.guest == d.guest && (gd.mode == Mode::Rw || d.mode == Mode::Ro));
                 if allow(name, Capability::Dirs, d.need, grant.is_some(), host)?
                     && let Some(gd) = grant
-                    && !e.dirs.contains(gd)
                 {
-                    e.dirs.push(gd.clone());
+                    let mut gd = gd.clone();
+                    if let Some(base) = &host.plan_folder
+                        && std::path::Path::new(&gd.host).is_relative()
+                    {
+                        gd.host = base.join(&gd.host).display().to_string();
+                    }
+                    if !e.dirs.contains(&gd) {
+                        e.dirs.push(gd);
+                    }
                 }
             }
             for (cap, req, granted, slot) in [

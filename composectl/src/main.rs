@@ -1,13 +1,15 @@
 //! `composectl`: validate and encode composition plans, check canonical CBOR, and (in later
 //! releases) build and run compositions.
 //!
-//! Exit codes: 0 success, 1 the input is invalid (the command says why), 2 usage or I/O error.
+//! Exit codes: 0 success, 1 the input is invalid (the command says why), 2 usage or I/O error
+//! (`failure`: with `--json` or `--json-out`, reported as JSON too).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 mod commands;
+mod failure;
 mod io;
 
 /// Compose, execute and attest WebAssembly components.
@@ -17,7 +19,7 @@ mod io;
 #[command(defer = true)]
 #[command(name = "composectl", version, about, long_about = None)]
 #[command(
-    after_help = "Exit status: 0 success, 1 invalid input (the reason is printed), 2 usage or I/O error."
+    after_help = "Exit status: 0 success, 1 invalid input (the reason is printed), 2 usage or I/O error (E0901, E0902; as JSON too with `--json` or `--json-out`)."
 )]
 enum Composectl {
     #[command(subcommand)]
@@ -39,7 +41,12 @@ enum Composectl {
 }
 
 fn main() -> ExitCode {
-    let result = match Composectl::parse() {
+    let wanted = failure::Wanted::scan(std::env::args_os());
+    let command = match Composectl::try_parse() {
+        Ok(c) => c,
+        Err(e) => return failure::usage(e, &wanted),
+    };
+    let result = match command {
         Composectl::Plan(c) => c.execute(),
         Composectl::Cbor(c) => c.execute(),
         Composectl::Wit(c) => c.execute(),
@@ -49,13 +56,7 @@ fn main() -> ExitCode {
         Composectl::Completions(c) => c.execute(),
         Composectl::Man(c) => c.execute(),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    result.unwrap_or_else(|e| failure::failed(&e, &wanted))
 }
 
 #[cfg(test)]

@@ -334,13 +334,18 @@ fn exec_run_prints_the_greeting_and_propagates_failure() {
         String::from_utf8_lossy(&o.stdout),
         "*** Hello, Compose! ***\n"
     );
-    // Without the plan nothing is granted: no output at all.
+    // Without `--plan` it runs under the plan it records, which asks only for output and
+    // arguments (tests/recorded.rs has the rest).
     let o = Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args(["exec", "run", wasm.to_str().unwrap()])
+        .args(["exec", "run", wasm.to_str().unwrap(), "--", "Compose"])
         .env("COMPOSE_CACHE_DIR", cache.path())
         .output()
         .unwrap();
-    assert_eq!(o.stdout, b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "*** Hello, Compose! ***\n"
+    );
     // The host refusing a required capability: exit 1, the code, and no output.
     let o = run(&["--refuse", "stdio"]);
     assert_eq!(o.status.code(), Some(1));

@@ -343,7 +343,8 @@ impl Grants {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DirGrant {
-    /// The host directory, relative to the plan file or absolute.
+    /// The host directory: absolute, or relative to the plan file's folder (where the runtime
+    /// is told it, as `composectl` does; to the current directory otherwise).
     pub host: String,
     /// The path the guest sees.
     pub guest: String,

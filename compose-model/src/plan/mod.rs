@@ -34,6 +34,7 @@ mod node;
 mod parse;
 mod parse_capabilities;
 mod read;
+pub mod recorded;
 mod support;
 
 pub use check::LIMITS;

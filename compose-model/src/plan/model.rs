@@ -279,6 +279,17 @@ impl SecretRef {
     /// The schemes a reference may use.
     pub const SCHEMES: &'static [&'static str] = &["env", "file", "vault", "pkcs11"];
 
+    /// A reference, if `s` is one: a known scheme, something after it, and for `env:` a
+    /// variable name.
+    pub fn parse(s: &str) -> Option<SecretRef> {
+        let ok = s.split_once(':').is_some_and(|(scheme, rest)| {
+            SecretRef::SCHEMES.contains(&scheme)
+                && !rest.is_empty()
+                && (scheme != "env" || super::names::is_env_name(rest))
+        });
+        ok.then(|| SecretRef(s.to_owned()))
+    }
+
     /// The reference as written.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::model::*;
-use super::names::{is_env_name, is_interface, is_kebab, join};
+use super::names::{is_interface, is_kebab, join};
 use super::node::{Kind, Node};
 use super::parse_capabilities::{capabilities, capability_name, grants};
 use super::read::{Cx, list};
@@ -427,12 +427,7 @@ fn secrets(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, SecretRef> 
         let Some(reference) = cx.string(&p, n) else {
             continue;
         };
-        let ok = reference.split_once(':').is_some_and(|(scheme, rest)| {
-            SecretRef::SCHEMES.contains(&scheme)
-                && !rest.is_empty()
-                && (scheme != "env" || is_env_name(rest))
-        });
-        if !ok {
+        let Some(parsed) = SecretRef::parse(&reference) else {
             cx.error(
                 Code::PlanBadValue,
                 &p,
@@ -440,8 +435,8 @@ fn secrets(cx: &mut Cx, path: &str, node: &Node) -> BTreeMap<String, SecretRef> 
                 format!("secret `{name}` must be a reference (`env:NAME`, `file:PATH`, `vault:PATH#KEY` or `pkcs11:…`), never a value"),
             );
             continue;
-        }
-        out.insert(name.clone(), SecretRef(reference));
+        };
+        out.insert(name.clone(), parsed);
     }
     out
 }

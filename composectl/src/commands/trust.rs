@@ -223,7 +223,7 @@ impl TrustCommand {
                 // usage error (exit 2), not a refusal of the artifact.
                 let mut signers = Vec::new();
                 for k in &key {
-                    let k = PublicKey::read(k).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let k = PublicKey::read(k)?;
                     signers.push(Accepted::Key(k));
                 }
                 if let (Some(identity), Some(issuer)) =
@@ -246,8 +246,7 @@ impl TrustCommand {
                         json,
                     });
                 }
-                let policy = policy(signers, threshold, trusted_root.as_deref())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let policy = policy(signers, threshold, trusted_root.as_deref())?;
                 let name = artifact.display().to_string();
                 match verify::verify(
                     &name,

@@ -6,22 +6,36 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
-use compose_model::Hashed;
 use compose_model::plan::{self, Capability, Plan};
+use compose_model::{Code, Hashed};
 use compose_runtime::{Composition, HostPolicy, Runtime, ServeOptions};
 
 use super::report::JsonOut;
+use crate::failure::Coded;
 use crate::io;
+
+mod recorded;
+mod signature;
+
+use signature::host_signature;
 
 /// What `run` and `serve` both take: the composition and the host's policy.
 #[derive(clap::Args)]
 pub struct Input {
     /// A plan (`.toml`/`.cbor`) or a composed component (`.wasm`).
     input: PathBuf,
-    /// The plan a component was emitted from (for a `.wasm` input); without it nothing is
-    /// granted, not even stdout.
+    /// Your plan for a `.wasm` input, replacing the one the component records. Without it a
+    /// component emitted by composectl runs under its recorded plan's wiring with at most
+    /// stdout, stderr, args, clocks and random of its grants, plus `--allow`; a component that
+    /// records no plan is granted nothing, not even stdout.
     #[arg(long)]
     plan: Option<PathBuf>,
+    /// Grant a component run without `--plan` what its recorded plan cannot give by itself
+    /// (repeatable): stdin, stdout, stderr, stdio, args, clocks, random, env=NAME,
+    /// dirs=HOST::GUEST[::rw] (read-only unless `::rw`; HOST relative to the current
+    /// directory), network=HOST:PORT, http=HOST[:PORT], secrets=TOKEN=REFERENCE.
+    #[arg(long = "allow", value_name = "CAP[=VALUE]", conflicts_with = "plan")]
+    allow: Vec<String>,
     /// Capabilities the host refuses even if the plan grants them (repeatable).
     #[arg(long = "refuse", value_name = "CAPABILITY")]
     refuse: Vec<String>,
@@ -204,6 +218,7 @@ impl Input {
         let Input {
             input,
             plan,
+            allow,
             refuse,
             reveal,
             cache_dir,
@@ -213,12 +228,12 @@ impl Input {
         } = self;
         let mut host = HostPolicy::default();
         for name in &refuse {
-            let cap = Capability::parse(name).with_context(|| {
+            let cap = Capability::parse(name).ok_or_else(|| {
                 let all: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-                format!(
+                Coded::usage(format!(
                     "`--refuse {name}`: not a capability; use one of {}",
                     all.join(", ")
-                )
+                ))
             })?;
             host = host.refuse(cap);
         }
@@ -239,33 +254,41 @@ impl Input {
             .ok()
             .filter(|b| b.starts_with(b"\0asm"));
         let is_wasm = wasm.is_some();
+        if !allow.is_empty() && !is_wasm {
+            return Err(Coded::usage(format!(
+                "`--allow` adds to the plan a composed component records; `{}` is a plan, so grant it there",
+                input.display()
+            )));
+        }
+        let allows = recorded::parse_allows(&allow)?;
         // A trusted root is read only to check signatures: the inputs' at emit (a plan input),
         // or the component's (`--require-signature`). Anywhere else it would be ignored.
         if trust.trusted_root.is_some() && is_wasm && !trust.require_signature {
-            anyhow::bail!(
-                "`--trusted-root` checks signatures, and nothing here is checked: `{}` is already composed; add `--require-signature --trust-key PUB`, or run the plan itself",
-                input.display()
-            );
+            return Err(Coded::error(
+                Code::TrustRootUnused,
+                format!(
+                    "`--trusted-root` checks signatures, and nothing here is checked: `{}` is already composed; add `--require-signature --trust-key PUB`, or run the plan itself",
+                    input.display()
+                ),
+            ));
         }
         let (plan, component) = if let Some(bytes) = wasm {
             let plan = match &plan {
-                Some(p) => match load_plan(p, out)? {
-                    Some(plan) => plan,
-                    None => return Ok(None),
-                },
-                None => {
-                    eprintln!(
-                        "note: no `--plan`: nothing is granted to `{}`, not even stdout",
-                        input.display()
-                    );
-                    Plan::new()
+                Some(p) => {
+                    host = host.plan_folder(folder_of(p)?);
+                    load_plan(p, out)?
                 }
+                None => recorded::bare_plan(&input, &bytes, &allows, out)?,
+            };
+            let Some(plan) = plan else {
+                return Ok(None);
             };
             (plan, bytes)
         } else {
             let Some(p) = load_plan(&input, out)? else {
                 return Ok(None);
             };
+            host = host.plan_folder(folder_of(&input)?);
             let mut options = EmitOptions::default();
             if let Some(s) = &store {
                 options = options.cache(s.clone(), !no_cache);
@@ -314,14 +337,14 @@ impl Input {
         for token in reveal {
             if !plan.secrets.contains_key(&token) {
                 let defined: Vec<&str> = plan.secrets.keys().map(String::as_str).collect();
-                anyhow::bail!(
+                return Err(Coded::usage(format!(
                     "`--reveal {token}`: the plan defines no secret `{token}`{}",
                     if defined.is_empty() {
                         String::new()
                     } else {
                         format!(" (it defines {})", defined.join(", "))
                     }
-                );
+                )));
             }
             host = host.reveal(token);
         }
@@ -336,67 +359,11 @@ impl Input {
     }
 }
 
-/// The host's requirement: `component` must be signed by a `--trust-key`, and when it runs
-/// under `plan`, by a composition statement that names that plan. Bundles are looked for in
-/// `store` too; unless `no_cache`, a result that verified before is taken from it when it is
-/// private (`compose_trust::cache`).
-fn host_signature(
-    trust: &HostTrust,
-    artifact: compose_trust::Artifact,
-    wasm: Option<&Path>,
-    plan: Option<&Plan>,
-    store: Option<&BlobStore>,
-    no_cache: bool,
-) -> Result<(), compose_trust::TrustError> {
-    use compose_model::{Code, Digest};
-    use compose_trust::locate::{self, Found};
-    use compose_trust::verify::Accepted;
-
-    let mut signers = Vec::new();
-    for k in &trust.trust_key {
-        signers.push(Accepted::Key(compose_trust::PublicKey::read(k)?));
-    }
-    let mut policy = crate::commands::trust::policy(signers, 1, trust.trusted_root.as_deref())?;
-    if let Some(plan) = plan {
-        policy = policy.plan(Digest::of(&plan.to_cbor()));
-    }
-    let mut found = Found::default();
-    for b in &trust.bundle {
-        if !b.is_file() {
-            return Err(compose_trust::TrustError::new(
-                Code::TrustUnsigned,
-                format!("`--bundle {}`: no such file", b.display()),
-            ));
-        }
-        found.file(b);
-    }
-    if let Some(w) = wasm {
-        found.file(&locate::beside(w));
-    }
-    if let Some(s) = store {
-        found.store(s, &artifact.digest());
-    }
-    let name = wasm.map_or_else(
-        || "the composed component".to_owned(),
-        |w| w.display().to_string(),
-    );
-    let verified = compose_trust::cache::verify(
-        store.filter(|_| !no_cache),
-        &name,
-        &artifact,
-        &found.bundles,
-        &found.searched(),
-        &policy,
-    )?;
-    // One write: stderr is unbuffered, and a formatted digest would go out two hex digits per
-    // system call.
-    let line = format!(
-        "verified {name} ({}): signed by {}\n",
-        artifact.digest(),
-        verified.signers.join(", ")
-    );
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-    Ok(())
+/// The folder a plan file is in, absolute: its relative `grants.dirs` are relative to it.
+fn folder_of(plan: &Path) -> Result<PathBuf> {
+    let folder = plan.parent().unwrap_or(Path::new(""));
+    std::path::absolute(folder.join("."))
+        .with_context(|| format!("cannot make the folder of `{}` absolute", plan.display()))
 }
 
 /// Reads a valid plan, printing its errors otherwise.
