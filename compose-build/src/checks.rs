@@ -1,11 +1,12 @@
 //! Checks of every component against the plan: declared exports exist with their ids, every
 //! import is bound (or is the host's), and every wire joins shapes that fit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
-use compose_model::Code;
 use compose_model::host::{Provided, host_package, same_interface};
 use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
+use compose_model::{Code, Digest};
 use compose_wit::check_subset;
 
 use crate::host_wit::{check_host_import, host_interface};
@@ -35,10 +36,19 @@ pub(crate) fn check(
     depth: Depth,
     diags: &mut Vec<Diagnostic>,
 ) {
+    // Components with the same bytes (one formatter instantiated many times) have the same
+    // surface: read once.
+    let mut by_digest: HashMap<Digest, Rc<Surface>> = HashMap::new();
     let mut surfaces = BTreeMap::new();
     for (name, r) in resolved {
+        if let Some(s) = by_digest.get(&r.digest) {
+            surfaces.insert(name.clone(), Rc::clone(s));
+            continue;
+        }
         match surface(name, r, depth) {
             Ok(s) => {
+                let s = Rc::new(s);
+                by_digest.insert(r.digest, Rc::clone(&s));
                 surfaces.insert(name.clone(), s);
             }
             Err(d) => diags.push(d),
@@ -147,7 +157,7 @@ pub(crate) fn check(
 /// components from a composition export that needed it.
 fn unbound(
     plan: &Plan,
-    surfaces: &BTreeMap<String, Surface>,
+    surfaces: &BTreeMap<String, Rc<Surface>>,
     name: &str,
     import: &str,
     path: String,

@@ -1,7 +1,7 @@
 //! Composing resolved components into one with wasm-compose's composition graph, and
 //! validating the result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use compose_model::Code;
 use compose_model::host::same_interface;
@@ -66,18 +66,33 @@ pub(crate) fn compose(
     let mut graph = CompositionGraph::new();
     let mut validator = wasmparser::Validator::new();
     let mut ids = BTreeMap::new();
+    // Components with the same bytes are one definition, instantiated once per plan
+    // component (a chain of one formatter 200 times is one formatter in the output, as `wac`
+    // writes it): each is validated, and its bytes written, once. The definition takes the
+    // name of the first such component in name order.
+    let mut defined = HashMap::new();
     for (name, r) in resolved {
-        let component =
-            wasm_compose::graph::Component::from_bytes(&mut validator, name.clone(), &r.bytes[..])
+        let cid = match defined.get(&r.digest) {
+            Some(&cid) => cid,
+            None => {
+                let component = wasm_compose::graph::Component::from_bytes(
+                    &mut validator,
+                    name.clone(),
+                    &r.bytes[..],
+                )
                 .map_err(|e| {
                     invalid(
                         &format!("components.{name}"),
                         format!("component `{name}` is not valid: {e:#}"),
                     )
                 })?;
-        let cid = graph
-            .add_component(component)
-            .map_err(|e| invalid(&format!("components.{name}"), format!("{e:#}")))?;
+                let cid = graph
+                    .add_component(component)
+                    .map_err(|e| invalid(&format!("components.{name}"), format!("{e:#}")))?;
+                defined.insert(r.digest, cid);
+                cid
+            }
+        };
         let iid = graph
             .instantiate(cid)
             .map_err(|e| invalid(&format!("components.{name}"), format!("{e:#}")))?;

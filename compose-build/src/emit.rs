@@ -126,8 +126,9 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
     };
     let digest = Digest::of(&bytes);
     if let Some(store) = &options.cache {
-        // Inputs too, so `blob` sources can name them later.
-        for r in resolved.values() {
+        // Inputs too, so `blob` sources can name them later (each distinct one once).
+        let mut stored = std::collections::BTreeSet::new();
+        for r in resolved.values().filter(|r| stored.insert(r.digest)) {
             let _ = store.put_known(&r.bytes, &r.digest);
         }
         if store.put_known(&bytes, &digest).is_ok() {

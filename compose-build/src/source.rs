@@ -1,6 +1,6 @@
 //! Resolving the plan's component sources to bytes and digests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use compose_model::plan::{Diagnostic, Plan, Source};
@@ -47,12 +47,13 @@ pub(crate) fn resolve_all(
         build_crates(plan, base, &crates, options)
     };
     let mut first_crate: Option<&str> = None;
+    let mut seen = HashMap::new();
     for (name, c) in &plan.components {
-        let (bytes, origin) = match &c.source {
+        let ((bytes, digest), origin) = match &c.source {
             Source::Path(p) => {
                 let path = base.join(p);
                 files.push(path.clone());
-                match std::fs::read(&path) {
+                match read_once(&mut seen, &path) {
                     Ok(b) => (b, path.display().to_string()),
                     Err(e) => {
                         diags.push(Diagnostic::new(
@@ -67,7 +68,7 @@ pub(crate) fn resolve_all(
             Source::Crate(krate) => match &built {
                 Ok(guests) => match guests.get(krate).map(|g| {
                     files.extend(g.inputs.iter().cloned());
-                    (std::fs::read(&g.wasm), &g.wasm)
+                    (read_once(&mut seen, &g.wasm), &g.wasm)
                 }) {
                     Some((Ok(b), p)) => (b, p.display().to_string()),
                     Some((Err(e), p)) => {
@@ -98,7 +99,7 @@ pub(crate) fn resolve_all(
                 }
             },
             Source::Blob(d) => match options.cache.as_ref().and_then(|s| s.get(d)) {
-                Some(b) => (b, d.to_string()),
+                Some(b) => ((b, *d), d.to_string()),
                 None => {
                     diags.push(Diagnostic::new(
                         Code::EmitSourceNotFound,
@@ -128,7 +129,6 @@ pub(crate) fn resolve_all(
                 continue;
             }
         };
-        let digest = Digest::of(&bytes);
         if let Some(pinned) = c.digest
             && pinned != digest
         {
@@ -151,6 +151,21 @@ pub(crate) fn resolve_all(
         );
     }
     out
+}
+
+/// A file's bytes and digest, read and hashed once however many components it is the source
+/// of (a chain of one formatter many times).
+fn read_once(
+    seen: &mut HashMap<PathBuf, (Vec<u8>, Digest)>,
+    path: &Path,
+) -> std::io::Result<(Vec<u8>, Digest)> {
+    if let Some((bytes, digest)) = seen.get(path) {
+        return Ok((bytes.clone(), *digest));
+    }
+    let bytes = std::fs::read(path)?;
+    let digest = Digest::of(&bytes);
+    seen.insert(path.to_path_buf(), (bytes.clone(), digest));
+    Ok((bytes, digest))
 }
 
 /// Builds the crates the plan names, once, from the plan's Cargo workspace.

@@ -238,5 +238,5 @@ pub fn run() -> Result<()> {
     crate::bench::replace_section(&root().join("bench/README.md"), "emit-exec", &table)?;
     println!("{table}");
     println!("wrote {}", out.display());
-    Ok(())
+    crate::bench_chain::record(&composectl, &wac, &wasm_tools, &guests)
 }

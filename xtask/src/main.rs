@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod bench_binary;
+mod bench_chain;
 mod bench_compare;
 mod bench_exec;
 mod bench_serve;
@@ -26,7 +27,9 @@ Tasks:
   bench [--report]   run the benchmarks, write bench/results/*.json and the tables in
                      bench/README.md (--report: only rewrite them from the last run)
   bench-exec         emit and exec against wac, wasm-tools and wasmtime (installs them with
-                     cargo install when missing), and instantiation default vs pooling
+                     cargo install when missing), emit of a chain of N formatters against
+                     `wac compose` (N = 1 to 200), and instantiation default vs pooling
+  bench-chain        only the chain of N formatters against `wac compose`
   bench-binary       the release `compose!` binary (hello-cli) against `wasmtime run`, and
                      what the macro adds to a no-op and a guest-touching `cargo build`
   bench-serve        wrk load (64 connections, 30 s) on the `hello-http` binary and on
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
         Some("bench-exec") => bench_exec::run(),
+        Some("bench-chain") => bench_chain::run(),
         Some("bench-binary") => bench_binary::run(),
         Some("bench-serve") => bench_serve::run(),
         Some("bench-trust") => bench_trust::run(),
