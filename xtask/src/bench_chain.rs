@@ -201,7 +201,8 @@ fn plan_text(n: usize, guests: &Path) -> String {
     plan
 }
 
-/// The same chain in the WAC language: greeter first, then `f(n-1)` down to `f0`, then app,
+/// The same chain in the WAC language, its links named `linkI` (`f32` is a WAC keyword):
+/// greeter first, then `link(n-1)` down to `link0`, then app,
 /// whose exports are the composition's; WASI imports pass through (`...`).
 fn wac_text(n: usize) -> String {
     let mut text =
@@ -210,14 +211,14 @@ fn wac_text(n: usize) -> String {
         let next = if i + 1 == n {
             "greeter".to_owned()
         } else {
-            format!("f{}", i + 1)
+            format!("link{}", i + 1)
         };
         text += &format!(
-            "let f{i} = new example:formatter {{ \"{GREETER}\": {next}[\"{GREETER}\"], ... }};\n"
+            "let link{i} = new example:formatter {{ \"{GREETER}\": {next}[\"{GREETER}\"], ... }};\n"
         );
     }
     text += &format!(
-        "let app = new example:app {{ \"{GREETER}\": f0[\"{GREETER}\"], ... }};\nexport app...;\n"
+        "let app = new example:app {{ \"{GREETER}\": link0[\"{GREETER}\"], ... }};\nexport app...;\n"
     );
     text
 }
