@@ -46,9 +46,15 @@ fn run() -> Result<bool> {
         None => {
             // Under `cargo run`, build composectl first so the vectors never run a stale binary.
             if let Some(cargo) = std::env::var_os("CARGO") {
+                // The workspace `cargo run` was called in: cargo sets CARGO_MANIFEST_DIR for
+                // the run as well. The compile-time value is only a fallback, since a binary
+                // cargo finds fresh may have been built from a copy of the workspace elsewhere.
+                let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
                 let status = std::process::Command::new(cargo)
                     .args(["build", "--quiet", "--package", "composectl"])
-                    .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                    .current_dir(manifest_dir.join("../.."))
                     .status()
                     .context("failed to run cargo to build composectl")?;
                 anyhow::ensure!(status.success(), "building composectl failed");
