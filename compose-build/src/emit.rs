@@ -30,6 +30,9 @@ pub struct Emitted {
     /// Every file read to make it, sorted: component files, guest crates' sources, WIT files
     /// and manifests (not the plan file itself). A build script watches these.
     pub files: Vec<PathBuf>,
+    /// The canonical WIT ids of every input's imports, with [`EmitOptions::provenance`]
+    /// (empty otherwise).
+    pub interfaces: crate::provenance::Interfaces,
 }
 
 /// The emitter's version, part of every emit key.
@@ -80,6 +83,11 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         .map(|(n, r)| (n.clone(), r.digest))
         .collect();
     let emit_key = emit_key(&plan_cbor, &inputs);
+    let interfaces = if options.provenance {
+        crate::provenance::interfaces(plan, &resolved).map_err(|d| fail(vec![d]))?
+    } else {
+        Default::default()
+    };
     if let Some(store) = options.cache.as_ref().filter(|_| options.use_cache)
         && let Some((digest, bytes)) = store.get_key("emit", &emit_key)
     {
@@ -91,6 +99,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             cached: true,
             inputs,
             files,
+            interfaces,
         });
     }
     let bytes = if pins_wit_ids(plan) {
@@ -143,6 +152,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         cached: false,
         inputs,
         files,
+        interfaces,
     })
 }
 

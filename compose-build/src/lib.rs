@@ -38,6 +38,7 @@ mod options;
 mod plan_file;
 #[cfg(feature = "precompile")]
 pub mod precompile;
+pub mod provenance;
 mod source;
 mod surface;
 mod trust;

@@ -22,6 +22,9 @@ pub struct EmitOptions {
     /// A Sigstore `trusted_root.json` for keyless signatures on inputs; without it, keyless
     /// bundles are refused (`E0707`): there is no built-in root.
     pub trusted_root: Option<PathBuf>,
+    /// Whether to decode every input's WIT for a provenance statement
+    /// ([`crate::Emitted::interfaces`], [`crate::provenance::statement`]).
+    pub provenance: bool,
 }
 
 impl EmitOptions {
@@ -40,6 +43,12 @@ impl EmitOptions {
     /// Verifies keyless signatures against this `trusted_root.json`.
     pub fn trusted_root(mut self, path: impl Into<PathBuf>) -> Self {
         self.trusted_root = Some(path.into());
+        self
+    }
+
+    /// Records what a provenance statement names ([`crate::provenance`]).
+    pub fn provenance(mut self, on: bool) -> Self {
+        self.provenance = on;
         self
     }
 

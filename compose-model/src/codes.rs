@@ -212,6 +212,8 @@ codes! {
     TrustPkcs11 = "E0712", "the PKCS#11 token could not sign";
     /// A trusted root was given where no signature is checked, so it would be ignored.
     TrustRootUnused = "E0713", "a trusted root was given, but no signature is checked with it";
+    /// A provenance statement names other inputs than the plan resolves to.
+    TrustProvenanceMismatch = "E0714", "the provenance names other inputs than the plan resolves to";
 
     // The command line.
     /// `composectl` was called wrongly: an unknown option, a missing or malformed argument, or

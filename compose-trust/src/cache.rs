@@ -76,6 +76,9 @@ struct RecordedClaim {
     plan: Option<String>,
     precompiled: Option<String>,
     predicate_type: String,
+    /// A record stored before the predicate was kept reads back as `null`.
+    #[serde(default)]
+    predicate: serde_json::Value,
 }
 
 impl Record {
@@ -95,6 +98,7 @@ impl Record {
                     plan: c.plan.map(|d| d.to_string()),
                     precompiled: c.precompiled.map(|d| d.to_string()),
                     predicate_type: c.predicate_type.clone(),
+                    predicate: c.predicate.clone(),
                 })
                 .collect(),
         }
@@ -118,6 +122,7 @@ fn recall(json: &[u8], artifact: &Artifact, bundles: &[BundleFile]) -> Option<Ve
                 plan: optional(&c.plan)?,
                 precompiled: optional(&c.precompiled)?,
                 predicate_type: c.predicate_type.clone(),
+                predicate: c.predicate.clone(),
             })
         })
         .collect::<Option<_>>()?;

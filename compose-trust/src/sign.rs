@@ -54,6 +54,12 @@ pub fn sign_artifact(artifact: &[u8], signer: &dyn Signer) -> Result<String, Tru
 pub fn sign_statement(statement: &Statement, signer: &dyn Signer) -> Result<String, TrustError> {
     let payload = serde_json::to_vec(statement)
         .map_err(|e| TrustError::new(Code::TrustMalformedBundle, e.to_string()))?;
+    sign_in_toto(payload, signer)
+}
+
+/// [`sign_statement`] for a statement already serialized (e.g. as canonical JSON, which the
+/// envelope then carries byte for byte).
+pub fn sign_in_toto(payload: Vec<u8>, signer: &dyn Signer) -> Result<String, TrustError> {
     let pae = sigstore_types::dsse::pae(IN_TOTO_PAYLOAD_TYPE, &payload);
     let signature = signer.sign(&pae)?;
     let envelope = DsseEnvelope::new(

@@ -61,6 +61,8 @@ pub struct Claim {
     pub precompiled: Option<Digest>,
     /// The predicate type.
     pub predicate_type: String,
+    /// The predicate itself, for predicate types this crate does not read (provenance).
+    pub predicate: serde_json::Value,
 }
 
 /// Reads the claim of a statement (the payload of a DSSE envelope).
@@ -111,6 +113,7 @@ pub fn claim(payload: &[u8]) -> Result<Claim, TrustError> {
         plan,
         precompiled,
         predicate_type: statement.predicate_type,
+        predicate: statement.predicate,
     })
 }
 

@@ -34,6 +34,8 @@ enum Composectl {
     Exec(commands::exec::ExecCommand),
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),
+    #[command(subcommand)]
+    Attest(commands::attest::AttestCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Write the manual pages (roff) into a folder.
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Composectl::Emit(c) => c.execute(),
         Composectl::Exec(c) => c.execute(),
         Composectl::Trust(c) => c.execute(),
+        Composectl::Attest(c) => c.execute(),
         Composectl::Completions(c) => c.execute(),
         Composectl::Man(c) => c.execute(),
     };

@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub mod attest;
 pub mod cbor;
 pub mod completions;
 pub mod emit;

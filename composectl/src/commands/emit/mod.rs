@@ -10,6 +10,8 @@ use compose_build::{BlobStore, EmitOptions};
 
 use crate::io;
 
+mod provenance;
+
 /// Build composed components from plans.
 #[derive(Subcommand)]
 #[command(defer = true)]
@@ -50,8 +52,19 @@ pub enum EmitCommand {
         /// `PKCS11_PIN`), by label.
         #[arg(long, value_name = "LABEL")]
         sign_pkcs11: Option<String>,
+        /// Also write the build's provenance to FILE: an in-toto statement with an SLSA
+        /// Provenance v1 predicate naming the component, the plan's digest, every input's
+        /// source, digest and imports' WIT ids, and the builder, as RFC 8785 canonical JSON.
+        /// With `--sign-key`/`--sign-pkcs11`, FILE is a Sigstore bundle holding it in a DSSE
+        /// envelope (`composectl attest verify` checks it). The same plan and inputs give the
+        /// same bytes: no time unless `--provenance-time`, no absolute path.
+        #[arg(long, value_name = "FILE")]
+        provenance: Option<PathBuf>,
+        /// Record in the provenance when the build started (`runDetails.metadata.startedOn`).
+        #[arg(long, requires = "provenance")]
+        provenance_time: bool,
         /// Print the result as JSON on stdout: `{"ok":true,"output","bytes","digest",
-        /// "plan_digest","cached","bundle"}`, or `{"ok":false,"errors":[…]}` with the error
+        /// "plan_digest","cached","bundle","provenance"}`, or `{"ok":false,"errors":[…]}` with the error
         /// objects of `plan validate --json` (exit status as without).
         #[arg(long)]
         json: bool,
@@ -71,8 +84,11 @@ impl EmitCommand {
             trusted_root,
             sign_key,
             sign_pkcs11,
+            provenance,
+            provenance_time,
             json,
         } = self;
+        let started_on = provenance_time.then(provenance::now);
         // A refusal: diagnostics for a person on stderr, or the JSON report on stdout.
         let refuse =
             |source: Option<&str>, diags: &[compose_model::plan::Diagnostic], text: &str| {
@@ -112,6 +128,7 @@ impl EmitCommand {
         if let Some(store) = &store {
             options = options.cache(store.clone(), !no_cache);
         }
+        options = options.provenance(provenance.is_some());
         let start = Instant::now();
         let emitted = match compose_build::emit(&plan, &options) {
             Ok(e) => e,
@@ -139,7 +156,23 @@ impl EmitCommand {
             },
             None => None,
         };
+        let provenance_bytes = match &provenance {
+            Some(_) => match provenance::make(
+                &plan,
+                &output,
+                &emitted,
+                started_on.as_deref(),
+                signer.as_deref(),
+            )? {
+                Ok(b) => Some(b),
+                Err(e) => return trust_refusal(e),
+            },
+            None => None,
+        };
         io::write_rebuildable(&output, &emitted.bytes)?;
+        if let (Some(file), Some(bytes)) = (&provenance, &provenance_bytes) {
+            io::write(Some(file), bytes)?;
+        }
         let beside = compose_trust::locate::beside(&output);
         if let (Some(bundle), Some(signer)) = (&bundle, &signer) {
             io::write(Some(&beside), bundle.as_bytes())?;
@@ -176,6 +209,7 @@ impl EmitCommand {
                 "plan_digest": emitted.plan_digest.to_string(),
                 "cached": emitted.cached,
                 "bundle": bundle.as_ref().map(|_| beside.display().to_string()),
+                "provenance": provenance.as_ref().map(|p| p.display().to_string()),
             }))?;
             return Ok(ExitCode::SUCCESS);
         }
