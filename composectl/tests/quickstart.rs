@@ -161,6 +161,10 @@ fn the_seeds_five_commands_work_as_typed_in_a_copy_of_the_repository() {
         ])
         .current_dir(&repo)
         .env("CARGO_TARGET_DIR", target_dir())
+        // The composectl under test, as for the other four commands: without it the runner
+        // builds `-p composectl` with that package's own feature set into this shared target
+        // folder, replacing libraries the workspace's test build (its doctests) still links.
+        .env("COMPOSECTL", env!("CARGO_BIN_EXE_composectl"))
         .env("COMPOSE_CACHE_DIR", &cache)
         .stdin(Stdio::null())
         .output()

@@ -12,7 +12,8 @@ use clap::Parser;
 enum Cli {
     /// Run every vector; exit 1 if any fails.
     Run {
-        /// The composectl binary under test (default: `composectl` next to this runner).
+        /// The composectl binary under test (default: `$COMPOSECTL`, else `composectl` next to
+        /// this runner, built first under `cargo run`).
         #[arg(long)]
         composectl: Option<PathBuf>,
         /// The folder of vector files.
@@ -41,7 +42,8 @@ fn run() -> Result<bool> {
         vectors,
         json,
     } = Cli::parse();
-    let composectl = match composectl {
+    let composectl = match composectl.or_else(|| std::env::var_os("COMPOSECTL").map(PathBuf::from))
+    {
         Some(p) => p,
         None => {
             // Under `cargo run`, build composectl first so the vectors never run a stale binary.
