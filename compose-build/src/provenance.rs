@@ -48,6 +48,10 @@ pub struct Interfaces {
     pub imports: BTreeMap<String, BTreeMap<String, Digest>>,
     /// Package name (`std:secrets`) → its canonical WIT id.
     pub host_packages: BTreeMap<String, Digest>,
+    /// Component name → where it came from, as the emitted plan says (relative to the plan):
+    /// recorded at emit, so the statement describes the plan that was built, not the file as
+    /// it reads later.
+    pub sources: BTreeMap<String, Value>,
 }
 
 /// Decodes every distinct component's WIT once and records the id of each import; a component
@@ -90,6 +94,7 @@ pub(crate) fn interfaces(
             }
         }
         out.imports.insert(name.clone(), ids);
+        out.sources.insert(name.clone(), source(plan, name));
     }
     Ok(out)
 }
@@ -133,8 +138,8 @@ fn source(plan: &Plan, name: &str) -> Value {
 }
 
 /// The statement for `emitted` (emitted with [`crate::EmitOptions::provenance`], so its
-/// [`Emitted::interfaces`] are known) from `plan`.
-pub fn statement(plan: &Plan, emitted: &Emitted, p: &Provenance) -> Value {
+/// [`Emitted::interfaces`] are known).
+pub fn statement(emitted: &Emitted, p: &Provenance) -> Value {
     let empty = BTreeMap::new();
     let mut dependencies: Vec<Value> = emitted
         .inputs
@@ -151,7 +156,10 @@ pub fn statement(plan: &Plan, emitted: &Emitted, p: &Provenance) -> Value {
             json!({
                 "name": format!("components.{name}"),
                 "digest": digest_set(digest),
-                "annotations": { "source": source(plan, name), "imports": imports },
+                "annotations": {
+                    "source": emitted.interfaces.sources.get(name).cloned().unwrap_or(Value::Null),
+                    "imports": imports,
+                },
             })
         })
         .collect();

@@ -3,11 +3,13 @@
 //! for its component only, by the right key, and with `--plan` only for that plan and inputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 mod common;
+
+use common::composectl_in as composectl;
 
 const PLAN: &str = r#"schema = 1
 [components.greeter]
@@ -25,15 +27,6 @@ stdout = true
 stderr = true
 args = true
 "#;
-
-fn composectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args(args)
-        .current_dir(dir)
-        .env("COMPOSE_CACHE_DIR", dir.join("cache"))
-        .output()
-        .unwrap()
-}
 
 fn ok(o: &Output) {
     assert_eq!(

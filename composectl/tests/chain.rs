@@ -3,10 +3,9 @@
 //! composes past the validator's limit of 1,000 components and modules, stays about the size
 //! of its distinct inputs, and runs.
 
-use std::path::Path;
-use std::process::Command;
-
 mod common;
+
+use common::composectl_in as composectl;
 
 /// The plan of the chain of `n` formatters, its `path` sources in the plan's folder.
 fn chain_plan(n: usize) -> String {
@@ -36,15 +35,6 @@ stderr = true
 args = true
 "#;
     plan
-}
-
-fn composectl(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args(args)
-        .current_dir(dir)
-        .env("COMPOSE_CACHE_DIR", dir.join("cache"))
-        .output()
-        .unwrap()
 }
 
 #[test]

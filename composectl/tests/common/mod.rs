@@ -24,6 +24,16 @@ pub fn guest(name: &'static str) -> PathBuf {
     path
 }
 
+/// Runs the built `composectl` in `dir`, with the blob store in `dir/cache`.
+pub fn composectl_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(args)
+        .current_dir(dir)
+        .env("COMPOSE_CACHE_DIR", dir.join("cache"))
+        .output()
+        .unwrap()
+}
+
 /// The probe guest.
 pub fn probe() -> PathBuf {
     guest("probe")

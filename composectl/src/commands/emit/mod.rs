@@ -163,7 +163,7 @@ impl EmitCommand {
                 &emitted,
                 started_on.as_deref(),
                 signer.as_deref(),
-            )? {
+            ) {
                 Ok(b) => Some(b),
                 Err(e) => return trust_refusal(e),
             },

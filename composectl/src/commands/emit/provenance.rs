@@ -4,13 +4,9 @@
 
 use std::path::Path;
 
-use anyhow::Result;
 use compose_build::Emitted;
 use compose_build::provenance::{self, Provenance};
-use compose_model::plan;
 use compose_trust::{Signer, TrustError, sign};
-
-use crate::io;
 
 /// The builder id statements name; `…/composectl` with the version in `runDetails`.
 pub const BUILDER_ID: &str = "https://example.invalid/compose/composectl";
@@ -23,19 +19,15 @@ pub fn now() -> String {
         .to_string()
 }
 
-/// The provenance file's bytes: the statement for `emitted` from the plan at `plan_path`,
-/// written to `output`; signed when there is a `signer`.
+/// The provenance file's bytes: the statement for `emitted`, naming the plan and the output by
+/// their file names; signed when there is a `signer`.
 pub fn make(
     plan_path: &Path,
     output: &Path,
     emitted: &Emitted,
     started_on: Option<&str>,
     signer: Option<&dyn Signer>,
-) -> Result<std::result::Result<Vec<u8>, TrustError>> {
-    let bytes = io::read(plan_path)?;
-    let plan = plan::from_file_bytes(plan_path, &bytes)
-        .0
-        .map_err(|_| anyhow::anyhow!("`{}` changed while it was built", plan_path.display()))?;
+) -> Result<Vec<u8>, TrustError> {
     let name = |p: &Path| {
         p.file_name().map_or_else(
             || p.display().to_string(),
@@ -43,7 +35,6 @@ pub fn make(
         )
     };
     let statement = provenance::statement(
-        &plan,
         emitted,
         &Provenance {
             subject: &name(output),
@@ -54,11 +45,11 @@ pub fn make(
         },
     );
     let mut canonical = provenance::to_canonical_json(&statement);
-    Ok(match signer {
+    match signer {
         Some(s) => sign::sign_in_toto(canonical, s).map(String::into_bytes),
         None => {
             canonical.push(b'\n');
             Ok(canonical)
         }
-    })
+    }
 }
