@@ -256,6 +256,16 @@ fn signed_provenance_verifies_for_its_component_key_plan_and_inputs_only() {
     args.extend_from_slice(&base);
     args.extend_from_slice(&["--plan", "fewer.toml"]);
     assert_eq!(refusal(d, &args), "E0710");
+    // A plan that does not emit here (an input is missing): nothing to compare with.
+    std::fs::write(
+        d.join("broken.toml"),
+        PLAN.replace("\"app.wasm\"", "\"missing.wasm\""),
+    )
+    .unwrap();
+    let mut args = vec!["hello.wasm"];
+    args.extend_from_slice(&base);
+    args.extend_from_slice(&["--plan", "broken.toml"]);
+    assert_eq!(refusal(d, &args), "E0714");
     // The same plan, but an input has changed since (a custom section appended).
     let mut greeter = std::fs::read(d.join("greeter.wasm")).unwrap();
     greeter.extend_from_slice(&[0x00, 0x05, 0x04, b'n', b'o', b'p', b'e']);
