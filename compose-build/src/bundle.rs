@@ -39,8 +39,9 @@ pub struct Bundle {
     pub plan_file: PathBuf,
     /// `component.wasm`: the composed component.
     pub component_file: PathBuf,
-    /// `component.cwasm`, its digest and the engine's compatibility digest, when precompiled.
-    pub precompiled: Option<(PathBuf, Digest, Digest)>,
+    /// `component.cwasm`, its digest and the line recording what it needs to load (the
+    /// engine and CPU it was made for), when precompiled.
+    pub precompiled: Option<(PathBuf, Digest, String)>,
     /// Signature bundles for the composed component, embedded as they are: made with the
     /// build's signing key, or found in the blob store under the component's digest. Not
     /// checked here: the application checks them at load against the keys it trusts.
@@ -140,9 +141,9 @@ fn precompile(
     component: &[u8],
     plan: &Plan,
     cache: Option<&BlobStore>,
-) -> Result<(Vec<u8>, Digest), crate::PrecompileError> {
+) -> Result<(Vec<u8>, String), crate::PrecompileError> {
     crate::precompile::precompile(component, &plan.policy, cache)
-        .map(|c| (c.bytes, c.compatibility))
+        .map(|c| (c.bytes, c.compatibility.line()))
 }
 
 #[cfg(not(feature = "precompile"))]
@@ -150,7 +151,7 @@ fn precompile(
     _component: &[u8],
     _plan: &Plan,
     _cache: Option<&compose_model::blobs::BlobStore>,
-) -> Result<(Vec<u8>, Digest), crate::PrecompileError> {
+) -> Result<(Vec<u8>, String), crate::PrecompileError> {
     Err(crate::PrecompileError::NotEnabled)
 }
 

@@ -64,6 +64,18 @@ pub fn generate(
         }
         None => quote!(),
     };
+    // Without precompiled code the component is compiled at load, which a runtime without its
+    // compiler cannot do: say so when the crate is compiled, not when the binary runs.
+    let needs_compiler = if bundle.precompiled.is_none() {
+        let message = format!(
+            "E0512: `{name}` is not precompiled (`precompile = false`), so it is compiled when loaded, and compose-runtime is built without its `jit` feature (no compiler); precompile it, or depend on compose-runtime with `features = [\"jit\"]`"
+        );
+        quote!(
+            const _: () = ::core::assert!(::compose_runtime::JIT, #message);
+        )
+    } else {
+        quote!()
+    };
     let signatures = if bundle.signatures.is_empty() {
         quote!()
     } else {
@@ -102,6 +114,8 @@ pub fn generate(
         #[doc = #doc]
         #[derive(Clone, Copy, Debug)]
         pub struct #type_name;
+
+        #needs_compiler
 
         impl #type_name {
             /// The plan, component and precompiled code embedded in this binary.

@@ -3,7 +3,10 @@
 //!
 //! The code is only usable by an engine with the very configuration it was compiled with, so
 //! the configuration comes from `compose-engine`, which the runtime uses too. (This crate does
-//! not depend on compose-runtime, so a build script never links the WASI host.)
+//! not depend on compose-runtime, so a build script never links the WASI host.) It is compiled
+//! for an explicit target (Cargo's `TARGET` in a build script; the machine the macro runs on
+//! otherwise) and that target's documented CPU baseline ([`compose_engine::cpu_baseline`]),
+//! never for whatever CPU the build machine happens to have.
 
 use compose_model::Digest;
 use compose_model::blobs::BlobStore;
@@ -12,35 +15,55 @@ use wasmtime::Engine;
 
 use crate::PrecompileError;
 
-pub use compose_engine::{compatibility, engine_config};
+pub use compose_engine::{Compatibility, compatibility, engine_config};
 
-/// Precompiled code and the compatibility digest of the engine that made it.
+/// Precompiled code and the record of what it needs to load.
 #[derive(Clone, Debug)]
 pub struct Code {
     /// The serialized code.
     pub bytes: Vec<u8>,
-    /// [`compatibility`] of the engine that compiled it.
-    pub compatibility: Digest,
+    /// The engine and machine it was made for ([`Compatibility::line`]), embedded next to it.
+    pub compatibility: Compatibility,
 }
 
-/// Precompiles `component` for the runtime's engine under `policy`, reusing code cached in
-/// `cache` under H(component digest ‖ compatibility ‖ "precompile:v1").
+/// The target to precompile for: Cargo's `TARGET` (set for build scripts), else the target
+/// this build of compose-engine runs on (a proc macro runs on the build machine and is not
+/// told the target; cross-compiling a `compose!` crate therefore needs a build script).
+pub fn target() -> String {
+    std::env::var("TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| compose_engine::THIS_TARGET.to_owned())
+}
+
+/// Precompiles `component` for [`target`] under `policy`, reusing code cached in `cache`
+/// under H(component digest ‖ compatibility hash ‖ "precompile:v2").
 pub fn precompile(
     component: &[u8],
     policy: &Policy,
     cache: Option<&BlobStore>,
 ) -> Result<Code, PrecompileError> {
-    let engine = Engine::new(&engine_config(policy))
-        .map_err(|e| PrecompileError::Configure(format!("{e:#}")))?;
-    let compat = compatibility(&engine);
+    precompile_for(component, policy, &target(), cache)
+}
+
+/// [`precompile`] for an explicit target triple.
+pub fn precompile_for(
+    component: &[u8],
+    policy: &Policy,
+    target: &str,
+    cache: Option<&BlobStore>,
+) -> Result<Code, PrecompileError> {
+    let (config, record) =
+        compose_engine::precompile_config(policy, target).map_err(PrecompileError::Configure)?;
+    let engine = Engine::new(&config).map_err(|e| PrecompileError::Configure(format!("{e:#}")))?;
     let mut material = Digest::of(component).as_bytes().to_vec();
-    material.extend_from_slice(compat.as_bytes());
-    material.extend_from_slice(b"precompile:v1");
+    material.extend_from_slice(compatibility(&engine).as_bytes());
+    material.extend_from_slice(b"precompile:v2");
     let key = Digest::of(&material);
     if let Some((_, bytes)) = cache.and_then(|c| c.get_key("precompile", &key)) {
         return Ok(Code {
             bytes,
-            compatibility: compat,
+            compatibility: record,
         });
     }
     let bytes = engine
@@ -53,6 +76,6 @@ pub fn precompile(
     }
     Ok(Code {
         bytes,
-        compatibility: compat,
+        compatibility: record,
     })
 }

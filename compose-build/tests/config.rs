@@ -42,6 +42,13 @@ fn compiles_a_plan_into_outputs_and_generated_code() {
     // The plan's CBOR is embedded; its digest is the plan's.
     let plan = std::fs::read(dir.join("plan.cbor")).unwrap();
     assert!(rust.contains(&compose_model::Digest::of(&plan).to_string()));
+    // Not precompiled, so compiled at load: a crate whose compose-runtime has no compiler
+    // fails to compile, with E0512, rather than building a binary that cannot run.
+    assert!(
+        rust.contains("assert ! (:: compose_runtime :: JIT"),
+        "{rust}"
+    );
+    assert!(rust.contains("E0512: `hello` is not precompiled"), "{rust}");
 
     // Every file read is watched: the plan, the guests' sources and the WIT they use.
     let names: Vec<String> = compiled

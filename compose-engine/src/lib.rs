@@ -1,17 +1,22 @@
 //! The one Wasmtime configuration that the build side (precompiling a composition into a
-//! binary) and the runtime (loading that code, or compiling it) share, and a stable digest of an
-//! engine's compatibility, recorded with precompiled code and compared before it is loaded.
+//! binary) and the runtime (loading that code, or compiling it) share, and the record of what
+//! precompiled code needs ([`Compatibility`]), embedded with it and compared before it is
+//! loaded.
 //!
 //! Compiled code is valid only for the configuration it was compiled with, so both sides call
 //! [`engine_config`] here rather than each keeping a copy. This crate links Wasmtime and
 //! nothing else of the host (no WASI), so a build script that precompiles stays lean.
+//!
+//! Wasmtime's compiler (Cranelift) is linked only with the `jit` feature: the build side
+//! (which precompiles) and runtimes that compile at load turn it on; a binary that only loads
+//! code precompiled into it leaves it off and is several megabytes smaller.
 #![deny(missing_docs)]
 
-use std::hash::{Hash, Hasher};
+mod compat;
 
-use compose_model::Digest;
+pub use compat::{Compatibility, THIS_TARGET, WASMTIME_VERSION, cpu_baseline, host_has};
 use compose_model::plan::Policy;
-use wasmtime::{Config, Engine};
+use wasmtime::Config;
 
 /// The Wasmtime configuration for a plan's policy: the component model, epoch interruption
 /// (deadlines), and fuel only when the plan sets it (it slows every run).
@@ -23,42 +28,7 @@ pub fn engine_config(policy: &Policy) -> Config {
     config
 }
 
-/// The SHA-256 of [`Engine::precompile_compatibility_hash`]: equal for engines that accept each
-/// other's compiled code (same Wasmtime, same configuration, same target), and stable across
-/// Rust releases, unlike `DefaultHasher`, whose output may change with the compiler.
-pub fn compatibility(engine: &Engine) -> Digest {
-    let mut bytes = Collect(Vec::new());
-    engine.precompile_compatibility_hash().hash(&mut bytes);
-    Digest::of(&bytes.0)
-}
-
-/// A `Hasher` that keeps the bytes it is fed, so they can be hashed with SHA-256 (Wasmtime
-/// offers its compatibility only as an `impl Hash`).
-struct Collect(Vec<u8>);
-
-impl Hasher for Collect {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
-    }
-
-    fn finish(&self) -> u64 {
-        // Never used: `compatibility` hashes the collected bytes itself.
-        0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compatibility_follows_the_configuration() {
-        let plain = Engine::new(&engine_config(&Policy::default())).unwrap();
-        let again = Engine::new(&engine_config(&Policy::default())).unwrap();
-        assert_eq!(compatibility(&plain), compatibility(&again));
-        let mut fueled = Policy::default();
-        fueled.fuel = Some(1);
-        let fueled = Engine::new(&engine_config(&fueled)).unwrap();
-        assert_ne!(compatibility(&plain), compatibility(&fueled));
-    }
-}
+#[cfg(feature = "jit")]
+mod jit;
+#[cfg(feature = "jit")]
+pub use jit::{compatibility, precompile_config};

@@ -182,6 +182,12 @@ codes! {
     /// The host itself failed: it could not listen on an address, start a thread or an async
     /// runtime. Nothing is wrong with the composition.
     ExecHostIo = "E0510", "the host could not do its own I/O (listen, start a thread or runtime)";
+    /// Code precompiled into the binary was made for another engine or CPU (the error names
+    /// what differs), and this build has no compiler to compile the component instead.
+    ExecPrecompiledUnfit = "E0511", "the precompiled code does not fit this host, and this build cannot compile";
+    /// A component must be compiled, and this build has no compiler (compose-runtime was built
+    /// without its `jit` feature): it runs only code precompiled into it.
+    ExecNoCompiler = "E0512", "this build cannot compile components (compose-runtime's `jit` feature is off)";
 
     // Trust: signatures over components and compositions.
     /// No signature bundle was found for an artifact that must be signed.

@@ -6,6 +6,8 @@ use compose_model::plan::{self, Capability, Plan};
 use compose_model::{Code, Digest};
 
 use crate::host::{Mode, Session};
+use wasmtime::component::Component;
+
 use crate::{Composition, ExecError, HostPolicy, Runtime};
 
 /// What the build put into the binary. Written by generated code; read with [`Embedded::load`].
@@ -38,8 +40,9 @@ pub struct Precompiled {
     pub code: &'static [u8],
     /// Its digest, `sha256:…`.
     pub digest: &'static str,
-    /// The compatibility digest of the engine it was compiled with
-    /// ([`crate::compatibility`]), `sha256:…`.
+    /// The engine and CPU it was compiled for, as one line
+    /// ([`compose_engine::Compatibility::line`]), compared with this build's before the code
+    /// is loaded.
     pub compatibility: &'static str,
 }
 
@@ -243,69 +246,119 @@ impl Builder {
 
     /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` with this
     /// builder's host policy, until SIGINT or SIGTERM (see [`crate::serve_with`]); prints the
-    /// address it listens on to stderr. The component is compiled at start for the serving
-    /// engine (the pooling allocator's), so embedded precompiled code is not used here.
+    /// address it listens on to stderr. The embedded precompiled code is loaded into the
+    /// serving engine (the pooling allocator's) as [`Builder::load`] loads it.
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
-        // Serving compiles for its own engine: the precompiled code is not used either way.
-        self.check_signature()?;
+        let code_covered = self.check_signature()?;
         // The macro (or build script) emitted it from this plan, input signatures checked.
-        let host = self.host.inputs_checked_at_emit();
+        let host = self.host.clone().inputs_checked_at_emit();
         let (_handle, signal) = crate::shutdown_channel();
         let mut options = crate::ServeOptions::new(addr);
         // Like `main`, this serves a whole process: SIGINT and SIGTERM stop it gracefully.
         options.stop_on_signals = true;
-        crate::serve_with(
+        let policy = plan.policy.clone();
+        crate::serve::serve_loaded_with(
             &plan,
-            self.embedded.component,
             &host,
             &options,
             |bound| eprintln!("serving http://{bound}/"),
             signal,
+            |runtime| Ok(self.component_for(runtime, &policy, code_covered)?.0),
         )
     }
 
     /// Checks digests, reads the plan, checks the host policy against it, and prepares the
     /// component: from the precompiled code when it fits this engine, else by compiling it
-    /// (with a warning on stderr when precompiled code was there but did not fit).
+    /// (with a warning on stderr when precompiled code was there but did not fit). Without a
+    /// compiler ([`crate::JIT`] false), code that does not fit is refused (`E0511`), and so is
+    /// a load that would compile (`E0512`).
     pub fn load(mut self) -> Result<Composition, ExecError> {
         // The macro (or build script) emitted it from this plan, input signatures checked.
         self.host = self.host.inputs_checked_at_emit();
-        let e = self.embedded;
-        let plan = e.plan()?;
+        let plan = self.embedded.plan()?;
         let code_covered = self.check_signature()?;
         let session = Session::new(&plan, &self.host, Mode::Run)?;
         let runtime = Runtime::new(&plan.policy)?;
-        let mut from_precompiled = false;
-        let mut component = None;
-        if let Some(p) = e.precompiled.filter(|_| self.precompiled && code_covered) {
-            let loaded = p
-                .digest
-                .parse::<Digest>()
-                .map_err(|err| err.to_string())
-                .and_then(|d| runtime.load_embedded(p.code, &d, p.compatibility));
-            match loaded {
-                Ok(c) => {
-                    component = Some(c);
-                    from_precompiled = true;
-                }
-                Err(why) => eprintln!(
-                    "warning: the code precompiled for `{}` is not used: {why}; compiling the component instead",
-                    e.name
-                ),
-            }
-        }
-        let component = match component {
-            Some(c) => c,
-            None => runtime.compile(e.component)?.0,
-        };
+        let (component, from_precompiled) =
+            self.component_for(&runtime, &plan.policy, code_covered)?;
         Ok(Composition::compiled(
             session,
             runtime,
             component,
-            e.component,
+            self.embedded.component,
             self.host,
             from_precompiled,
         ))
+    }
+
+    /// The component for `runtime`'s engine, and whether it came from the precompiled code:
+    /// that code when it is there, may be used (`code_covered`: see
+    /// [`Builder::require_signature`]) and fits; else the component compiled, or a coded
+    /// refusal without a compiler.
+    fn component_for(
+        &self,
+        runtime: &Runtime,
+        policy: &plan::Policy,
+        code_covered: bool,
+    ) -> Result<(Component, bool), ExecError> {
+        let e = &self.embedded;
+        let Some(p) = e.precompiled else {
+            return Ok((runtime.compile(e.component)?.0, false));
+        };
+        let unused = if !self.precompiled {
+            "precompiled code is turned off (`Builder::precompiled(false)`)".to_owned()
+        } else if !code_covered {
+            "no verified signature names the precompiled code (sign it with `Config::sign_key`, which names it)".to_owned()
+        } else {
+            match Self::load_precompiled(runtime, p, policy, e.name)? {
+                Ok(component) => return Ok((component, true)),
+                Err(why) if !crate::JIT => {
+                    return Err(ExecError::new(
+                        Code::ExecPrecompiledUnfit,
+                        format!(
+                            "the code precompiled for `{}` cannot run here: {why}; this build has no compiler to compile the component instead. Rebuild the binary for this machine, or build it with compose-runtime's `jit` feature",
+                            e.name
+                        ),
+                    ));
+                }
+                Err(why) => {
+                    eprintln!(
+                        "warning: the code precompiled for `{}` is not used: {why}; compiling the component instead",
+                        e.name
+                    );
+                    return Ok((runtime.compile(e.component)?.0, false));
+                }
+            }
+        };
+        match runtime.compile(e.component) {
+            Ok((component, _)) => Ok((component, false)),
+            Err(err) if err.code == Code::ExecNoCompiler => Err(ExecError::new(
+                Code::ExecNoCompiler,
+                format!(
+                    "{unused}, so `{}` would have to be compiled: {}",
+                    e.name, err.message
+                ),
+            )),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Loads the precompiled code: `Err(E0509)` when the binary was altered (with a compiler,
+    /// that is a warning and a compile, as before), `Ok(Err(why))` when it does not fit.
+    fn load_precompiled(
+        runtime: &Runtime,
+        p: Precompiled,
+        policy: &plan::Policy,
+        name: &str,
+    ) -> Result<Result<Component, String>, ExecError> {
+        let digest = match p.digest.parse::<Digest>() {
+            Ok(d) => d,
+            Err(err) => return Ok(Err(err.to_string())),
+        };
+        if !crate::JIT {
+            check_digest("precompiled code", name, p.code, p.digest)?;
+        }
+        Ok(runtime.load_embedded(p.code, &digest, p.compatibility, policy))
     }
 }

@@ -21,7 +21,9 @@ use crate::ExecError;
 /// How often the epoch advances.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
-pub use compose_engine::{compatibility, engine_config};
+#[cfg(feature = "jit")]
+pub use compose_engine::compatibility;
+pub use compose_engine::engine_config;
 
 /// Bytes of each memory and table that a slot keeps resident and resets with `memset`.
 const KEEP_RESIDENT: usize = 64 << 10;
@@ -117,6 +119,7 @@ impl Runtime {
     }
 
     /// The exec key: H(component digest ‖ engine compatibility ‖ "exec:v1").
+    #[cfg(feature = "jit")]
     fn exec_key(&self, digest: &Digest) -> Digest {
         let mut material = digest.as_bytes().to_vec();
         material.extend_from_slice(compatibility(&self.engine).as_bytes());
@@ -125,7 +128,9 @@ impl Runtime {
     }
 
     /// Compiles a component, or loads its compiled code from the cache. Returns whether the
-    /// cache was used.
+    /// cache was used. A build without compose-runtime's `jit` feature cannot compile: it
+    /// returns `E0512` (such a build runs only code precompiled into it, see
+    /// [`crate::Embedded`]).
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, bool), ExecError> {
         self.compile_known(bytes, Digest::of(bytes))
     }
@@ -133,6 +138,17 @@ impl Runtime {
     /// [`Runtime::compile`] of `bytes` whose digest is `digest`, as the two come from one
     /// [`compose_model::Hashed`] (the cache key is made from it: a wrong one would load
     /// another component's code).
+    #[cfg(not(feature = "jit"))]
+    pub(crate) fn compile_known(
+        &self,
+        _bytes: &[u8],
+        _digest: Digest,
+    ) -> Result<(Component, bool), ExecError> {
+        Err(no_compiler())
+    }
+
+    /// See above: with the compiler.
+    #[cfg(feature = "jit")]
     pub(crate) fn compile_known(
         &self,
         bytes: &[u8],
@@ -159,6 +175,7 @@ impl Runtime {
     }
 
     /// The engine's compatibility digest (see [`compatibility`]).
+    #[cfg(feature = "jit")]
     pub fn compatibility(&self) -> Digest {
         compatibility(&self.engine)
     }
@@ -169,6 +186,7 @@ impl Runtime {
     }
 
     /// Loads cached compiled code; `None` (and a recompile) when Wasmtime refuses it.
+    #[cfg(feature = "jit")]
     #[allow(unsafe_code)]
     fn deserialize(&self, code: &[u8]) -> Option<Component> {
         // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
@@ -181,14 +199,17 @@ impl Runtime {
     }
 
     /// Loads code precompiled at build time and embedded in this binary, after checking that
-    /// its SHA-256 is `digest` and that it was compiled for an engine with this one's
-    /// compatibility digest. `None` when either check fails or Wasmtime refuses the code.
+    /// its SHA-256 is `digest` and that the engine and CPU it was compiled for (`recorded`, a
+    /// [`compose_engine::Compatibility::line`]) are this build's under `policy`. The error says
+    /// what differs (a field of the record, or the CPU features this machine lacks), or why
+    /// Wasmtime refused the code.
     #[allow(unsafe_code)]
     pub(crate) fn load_embedded(
         &self,
         code: &[u8],
         digest: &Digest,
-        compatibility: &str,
+        recorded: &str,
+        policy: &Policy,
     ) -> Result<Component, String> {
         let have = Digest::of(code);
         if have != *digest {
@@ -196,21 +217,34 @@ impl Runtime {
                 "its digest is `{have}`, but the build recorded `{digest}`"
             ));
         }
-        if compatibility != self.compatibility().to_string() {
-            return Err(
-                "it was compiled for another Wasmtime version, configuration or target".into(),
-            );
+        let unfit = compose_engine::Compatibility::mismatches(recorded, policy);
+        if !unfit.is_empty() {
+            return Err(format!(
+                "it was compiled for another engine or CPU: {}",
+                unfit.join("; ")
+            ));
         }
         // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
-        // bytes were written by the build helper with `Engine::precompile_component` using the
-        // same Wasmtime version and the configuration of `engine_config` (checked just above
-        // through the SHA-256 of its compatibility hash), and they are the very bytes it wrote: their SHA-256
-        // matches the digest recorded next to them at build time, so they were not corrupted or
-        // mixed up with another composition's code. (Someone able to rewrite the binary could
-        // change both, but could as well change the host code itself.) Wasmtime checks version and configuration once more
-        // itself and refuses a mismatch, which we turn into a recompile.
+        // bytes were written by the build helper with `Engine::precompile_component`, and they
+        // are the very bytes it wrote: their SHA-256 matches the digest recorded next to them
+        // at build time, so they were not corrupted or mixed up with another composition's
+        // code. (Someone able to rewrite the binary could change both, but could as well
+        // change the host code itself.) The record checked just above says they were compiled
+        // by this Wasmtime release, for this target, with `engine_config` of this policy and
+        // for a CPU baseline this machine has. Wasmtime checks its own header once more
+        // (release, triple, compiler flags against this CPU, tunables, wasm features) and
+        // refuses a mismatch, which the caller reports.
         unsafe { Component::deserialize(&self.engine, code) }.map_err(|e| format!("{e:#}"))
     }
+}
+
+/// `E0512`: this build has no compiler.
+#[cfg(not(feature = "jit"))]
+fn no_compiler() -> ExecError {
+    ExecError::new(
+        Code::ExecNoCompiler,
+        "this build cannot compile components: compose-runtime was built without its `jit` feature, so it runs only code precompiled into the binary; precompile the composition (the default for `compose!` and compose-build), or build with `compose-runtime = { features = [\"jit\"] }`",
+    )
 }
 
 impl Drop for Runtime {

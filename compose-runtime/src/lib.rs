@@ -31,7 +31,14 @@ pub use compose_model;
 pub use compose_trust as trust;
 pub use composition::{Composition, Instantiated, Server};
 pub use embedded::{Builder, Embedded, Precompiled};
-pub use engine::{Runtime, compatibility, engine_config, pooling_config};
+#[cfg(feature = "jit")]
+pub use engine::compatibility;
+pub use engine::{Runtime, engine_config, pooling_config};
+
+/// Whether this build can compile components (compose-runtime's `jit` feature, which links
+/// Wasmtime's compiler). Without it, only code precompiled into the binary runs: compiling
+/// is refused with `E0512`, and embedded code that does not fit this host with `E0511`.
+pub const JIT: bool = cfg!(feature = "jit");
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
 

@@ -140,6 +140,20 @@ pub fn serve_with(
     ready: impl FnOnce(SocketAddr) + Send,
     signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
+    let load = |runtime: &crate::Runtime| Ok(runtime.compile(component)?.0);
+    serve_loaded_with(plan, host, options, ready, signal, load)
+}
+
+/// [`serve_with`] of a component that `load` prepares for the serving engine (from code
+/// precompiled into the binary, say).
+pub(crate) fn serve_loaded_with(
+    plan: &Plan,
+    host: &HostPolicy,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+    signal: ShutdownSignal,
+    load: impl FnOnce(&crate::Runtime) -> Result<Component, ExecError>,
+) -> Result<(), ExecError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(ExecError::new(
             Code::ExecHostIo,
@@ -150,7 +164,7 @@ pub fn serve_with(
         .enable_all()
         .build()
         .map_err(|e| io_error("cannot start the async runtime", e))?;
-    rt.block_on(serve_async(plan, component, host, options, ready, signal))
+    rt.block_on(serve_loaded(plan, host, options, ready, signal, load))
 }
 
 /// [`serve_with`] on the caller's async runtime (Tokio's): resolves when the server has shut
@@ -164,6 +178,19 @@ pub async fn serve_async(
     ready: impl FnOnce(SocketAddr) + Send,
     signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
+    let load = |runtime: &crate::Runtime| Ok(runtime.compile(component)?.0);
+    serve_loaded(plan, host, options, ready, signal, load).await
+}
+
+/// [`serve_async`] of a component that `load` prepares for the serving engine.
+async fn serve_loaded(
+    plan: &Plan,
+    host: &HostPolicy,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+    signal: ShutdownSignal,
+    load: impl FnOnce(&crate::Runtime) -> Result<Component, ExecError>,
+) -> Result<(), ExecError> {
     let ShutdownSignal(stop_tx, stop_rx) = signal;
     // A request never reads the server's standard input, whatever the plan grants.
     let mut host = host.clone();
@@ -175,7 +202,7 @@ pub async fn serve_async(
         .map_or(options.pool_size, |c| u32::try_from(c).unwrap_or(u32::MAX));
     let engine = serve_engine(plan, pool)?;
     let runtime = crate::Runtime::from_engine(engine)?;
-    let (component, _) = runtime.compile(component)?;
+    let component = load(&runtime)?;
     let pre = prepare(&runtime, &session, &component)?;
     let service = Arc::new(Service {
         pre,

@@ -21,5 +21,8 @@ pub fn run() -> Result<()> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     util::run(test)?;
+    let mut lean = cargo();
+    lean.arg("test-lean");
+    util::run(lean)?;
     crate::conformance::run()
 }

@@ -52,4 +52,49 @@ mod tests {
         let composition = Hello::builder().refuse(Capability::Env).load().unwrap();
         assert_eq!(composition.run(&["builder"]).unwrap(), 0);
     }
+
+    /// Built alone (as a user's crate is: `cargo test-lean`), this binary has no compiler: it
+    /// runs the code precompiled into it and refuses, coded, whatever would need compiling.
+    /// Built with the workspace (where composectl turns compose-runtime's `jit` on), it
+    /// compiles instead. Either way the precompiled code is what a plain load uses.
+    #[test]
+    fn without_a_compiler_only_fitting_precompiled_code_runs() {
+        let plain = Hello::load().unwrap();
+        assert!(plain.from_precompiled());
+        assert_eq!(plain.run(&["precompiled"]).unwrap(), 0);
+
+        let off = Hello::builder().precompiled(false).load();
+        // Code recorded for another engine and CPU than this build's.
+        let mut other = Hello::EMBEDDED;
+        let mut code = other.precompiled.expect("the macro precompiles by default");
+        code.compatibility =
+            "wasmtime=49.0.0 target=aarch64-unknown-linux-gnu cpu=baseline fuel=off";
+        other.precompiled = Some(code);
+        let unfit = other.builder().load();
+        if compose_runtime::JIT {
+            assert!(!off.unwrap().from_precompiled());
+            assert!(!unfit.unwrap().from_precompiled());
+            return;
+        }
+        let err = off
+            .err()
+            .expect("no compiler: turning the code off cannot compile");
+        assert_eq!(err.code, Code::ExecNoCompiler, "{err}");
+        assert!(err.message.contains("precompiled(false)"), "{err}");
+        assert!(err.message.contains("`jit` feature"), "{err}");
+        let err = unfit
+            .err()
+            .expect("no compiler: unfit code cannot be replaced");
+        assert_eq!(err.code, Code::ExecPrecompiledUnfit, "{err}");
+        assert!(
+            err.message.contains("wasmtime is `49.0.0` in the code"),
+            "{err}"
+        );
+        assert!(
+            err.message
+                .contains("target is `aarch64-unknown-linux-gnu`"),
+            "{err}"
+        );
+        assert!(err.message.contains("Rebuild the binary"), "{err}");
+    }
 }

@@ -30,6 +30,9 @@ fn start() -> (std::process::Child, String) {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("the server starts").unwrap();
+        // The precompiled code loads into the pooling engine: nothing is compiled at start
+        // (which a build without compose-runtime's `jit` could not do at all).
+        assert!(!line.contains("warning"), "{line}");
         if let Some(rest) = line.strip_prefix("serving http://") {
             break rest.trim_end_matches('/').to_owned();
         }

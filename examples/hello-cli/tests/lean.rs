@@ -1,0 +1,42 @@
+//! `hello-cli` as a user's crate builds it (alone, compose-runtime's default features) does not
+//! link Wasmtime's compiler: the binary runs the code precompiled into it.
+
+use std::process::Command;
+
+/// The packages `package` links (normal dependencies, not the macro's nor build scripts'), as
+/// Cargo resolves them when `package` is built alone.
+fn linked(package: &str) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "--locked", "-p", package])
+        .args(["--edges", "normal,no-proc-macro", "--prefix", "none"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn built_alone_it_links_wasmtime_without_its_compiler() {
+    let hello = linked("hello-cli");
+    assert!(hello.contains("wasmtime v50"), "{hello}");
+    // (cranelift-entity and -bitset are data structures Wasmtime's runtime uses too.)
+    for compiler in [
+        "cranelift-codegen",
+        "wasmtime-internal-cranelift",
+        "cranelift-frontend",
+    ] {
+        assert!(
+            !hello.contains(compiler),
+            "hello-cli links {compiler}:\n{hello}"
+        );
+    }
+    assert!(!hello.contains("wasm-compose"), "{hello}");
+    // The same question finds the compiler where it is linked on purpose.
+    assert!(linked("composectl").contains("cranelift-codegen"));
+}
