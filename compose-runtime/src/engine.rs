@@ -112,7 +112,8 @@ impl Runtime {
     }
 
     /// Caches compiled code in `store`, keyed by the component's digest and the engine's
-    /// compatibility hash.
+    /// compatibility hash. (A build without the `jit` feature compiles nothing, so it caches
+    /// nothing either.)
     pub fn with_cache(mut self, store: BlobStore) -> Runtime {
         self.cache = Some(store);
         self
