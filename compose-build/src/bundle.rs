@@ -21,8 +21,10 @@ pub(crate) struct Settings {
     pub out_dir: PathBuf,
     /// Whether to precompile.
     pub precompile: bool,
-    /// A private key to sign the composition with.
+    /// A private key to sign the composition with (and the provenance).
     pub sign_key: Option<PathBuf>,
+    /// Write the build's provenance, naming the plan so (its file name).
+    pub provenance: Option<String>,
 }
 
 /// What a build made and where it wrote it.
@@ -46,6 +48,8 @@ pub struct Bundle {
     /// build's signing key, or found in the blob store under the component's digest. Not
     /// checked here: the application checks them at load against the keys it trusts.
     pub signatures: Vec<String>,
+    /// `provenance.json` (or `provenance.sigstore.json`, signed), when asked for.
+    pub provenance: Option<PathBuf>,
 }
 
 /// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
@@ -92,6 +96,26 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
     let code_digest = precompiled.as_ref().map(|(_, d, _)| *d);
     let signatures = signatures(&emitted, code_digest.as_ref(), signer.as_ref(), settings)
         .map_err(|e| fail(e.code, e.message))?;
+    let provenance = match &settings.provenance {
+        Some(plan_name) => {
+            let (name, bytes) = provenance(&emitted, plan_name, signer.as_ref())
+                .map_err(|e| fail(e.code, e.message))?;
+            // The other form, left from an earlier build, would describe another build.
+            let other = if name == PROVENANCE_SIGNED {
+                PROVENANCE_PLAIN
+            } else {
+                PROVENANCE_SIGNED
+            };
+            let _ = std::fs::remove_file(dir.join(other));
+            Some(write(name, &bytes)?)
+        }
+        None => {
+            for f in [PROVENANCE_PLAIN, PROVENANCE_SIGNED] {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+            None
+        }
+    };
     Ok(Bundle {
         plan: plan.clone(),
         emitted,
@@ -100,7 +124,43 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
         component_file,
         precompiled,
         signatures,
+        provenance,
     })
+}
+
+/// The provenance file names: the statement as canonical JSON, or signed in a bundle.
+const PROVENANCE_PLAIN: &str = "provenance.json";
+const PROVENANCE_SIGNED: &str = "provenance.sigstore.json";
+
+/// The builder id a build script's or the macro's provenance names.
+pub const BUILDER_ID: &str = "https://example.invalid/compose/compose-build";
+
+/// The provenance file's name and bytes for `emitted`: the statement naming the output
+/// `component.wasm` and the plan `plan_name`, signed when there is a `signer`.
+fn provenance(
+    emitted: &Emitted,
+    plan_name: &str,
+    signer: Option<&compose_trust::SigningKey>,
+) -> Result<(&'static str, Vec<u8>), compose_trust::TrustError> {
+    let statement = crate::provenance::statement(
+        emitted,
+        &crate::provenance::Provenance {
+            subject: "component.wasm",
+            plan: plan_name,
+            builder: BUILDER_ID,
+            builder_version: env!("CARGO_PKG_VERSION"),
+            started_on: None,
+        },
+    );
+    let mut canonical = crate::provenance::to_canonical_json(&statement);
+    match signer {
+        Some(s) => compose_trust::sign::sign_in_toto(canonical, s)
+            .map(|b| (PROVENANCE_SIGNED, b.into_bytes())),
+        None => {
+            canonical.push(b'\n');
+            Ok((PROVENANCE_PLAIN, canonical))
+        }
+    }
 }
 
 /// The bundles to embed: one made now with the build's key, if it has one, and those the blob

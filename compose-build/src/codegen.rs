@@ -76,6 +76,17 @@ pub fn generate(
     } else {
         quote!()
     };
+    let provenance = match &bundle.provenance {
+        Some(path) => {
+            let bytes = include(path);
+            quote! {
+                /// The build's SLSA provenance (`compose_build::Config::provenance`): an in-toto
+                /// statement as canonical JSON, or a Sigstore bundle signing it.
+                pub const PROVENANCE: &'static [u8] = #bytes;
+            }
+        }
+        None => quote!(),
+    };
     let signatures = if bundle.signatures.is_empty() {
         quote!()
     } else {
@@ -132,6 +143,8 @@ pub fn generate(
 
             /// The digest of the composed component.
             pub const COMPONENT_DIGEST: &'static str = #component_digest;
+
+            #provenance
 
             /// Checks the embedded bytes against their digests and loads the composition with
             /// the default host policy.

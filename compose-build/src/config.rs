@@ -39,6 +39,7 @@ pub struct Config {
     manifest_dir: Option<PathBuf>,
     sign_key: Option<PathBuf>,
     trusted_root: Option<PathBuf>,
+    provenance: bool,
 }
 
 /// What a build script's compile made.
@@ -111,6 +112,18 @@ impl Config {
         self
     }
 
+    /// Writes the build's SLSA provenance next to the outputs and embeds it (the generated
+    /// type's `PROVENANCE`): the in-toto statement `composectl emit build --provenance` writes
+    /// (docs/provenance.md), naming the composed component `component.wasm`, the plan by its
+    /// file name (`compose!(...)` for a plan written inline in the macro) and the builder
+    /// `…/compose-build`; as canonical JSON (`provenance.json`), or signed into a Sigstore
+    /// bundle (`provenance.sigstore.json`) with [`Config::sign_key`]. No time is recorded, so
+    /// rebuilds give the same bytes. Default: off.
+    pub fn provenance(&mut self, on: bool) -> &mut Self {
+        self.provenance = on;
+        self
+    }
+
     /// A Sigstore `trusted_root.json` for inputs whose plan accepts keyless signers (relative
     /// to the crate). Default: none, and keyless bundles are refused (`E0707`).
     pub fn trusted_root(&mut self, path: impl Into<PathBuf>) -> &mut Self {
@@ -172,8 +185,13 @@ impl Config {
             .clone()
             .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "composition".into());
+        let plan_name = file_name(plan_path);
         let settings = self
-            .settings(&manifest_dir, out_root.join("compose").join(&name))
+            .settings(
+                &manifest_dir,
+                out_root.join("compose").join(&name),
+                plan_name,
+            )
             .map_err(|e| fail(e, files.clone()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let bundle = match bundle::build(plan, &base, &settings) {
@@ -235,7 +253,11 @@ impl Config {
             Some(d) => d.clone(),
             None => bundle::macro_out_dir(&target, &type_name.to_string(), &plan.digest()),
         };
-        let settings = self.settings(&manifest_dir, out)?;
+        // The plan file of `compose!(path = …)`, else the macro's own tokens.
+        let plan_name = extra
+            .first()
+            .map_or_else(|| "compose!(...)".to_owned(), |p| file_name(p));
+        let settings = self.settings(&manifest_dir, out, plan_name)?;
         let bundle = bundle::build(plan, base, &settings)?;
         let mut tracked = extra.to_vec();
         tracked.extend(bundle.emitted.files.iter().cloned());
@@ -268,7 +290,12 @@ impl Config {
         }
     }
 
-    fn settings(&self, manifest_dir: &Path, out_dir: PathBuf) -> Result<Settings, EmitError> {
+    fn settings(
+        &self,
+        manifest_dir: &Path,
+        out_dir: PathBuf,
+        plan_name: String,
+    ) -> Result<Settings, EmitError> {
         let target = match (&self.guest_target_dir, &self.cache_dir) {
             (Some(_), Some(_)) => None,
             _ => Some(target_dir(manifest_dir)?),
@@ -285,7 +312,8 @@ impl Config {
         );
         let mut emit = EmitOptions::default()
             .guest_target_dir(guest_target)
-            .cache(cache, true);
+            .cache(cache, true)
+            .provenance(self.provenance);
         if let Some(w) = &self.workspace {
             emit = emit.workspace(manifest_dir.join(w));
         }
@@ -297,8 +325,17 @@ impl Config {
             out_dir,
             precompile: self.precompile.unwrap_or(cfg!(feature = "precompile")),
             sign_key: self.sign_key.as_ref().map(|k| manifest_dir.join(k)),
+            provenance: self.provenance.then_some(plan_name),
         })
     }
+}
+
+/// A path's file name (a provenance statement names no folder of the machine).
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// A failed build-script compile: the problems, and the files to watch so the build reruns

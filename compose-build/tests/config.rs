@@ -184,3 +184,94 @@ fn a_signing_key_embeds_a_composition_statement() {
         .unwrap_err();
     assert!(format!("{e}").contains("E0709"), "{e}");
 }
+
+/// `Config::provenance` writes the build's SLSA statement next to the outputs and embeds it:
+/// the same bytes on a rebuild, naming the component, the plan by its file name and the
+/// builder, with no folder of the machine in it; with a signing key it is a bundle that
+/// verifies over the composed component, and the unsigned file from before is gone.
+#[test]
+fn provenance_is_written_embedded_and_signed_with_the_builds_key() {
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let compiled = config(out.path(), cache.path())
+        .provenance(true)
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = &compiled.bundle;
+    let path = b.provenance.clone().expect("asked for");
+    assert!(path.ends_with("compose/hello/provenance.json"), "{path:?}");
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    for folder in [out.path(), cache.path(), &root()] {
+        let folder = folder.to_string_lossy();
+        assert!(!text.contains(folder.as_ref()), "{folder} in {text}");
+    }
+    let s: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(s["predicateType"], "https://slsa.dev/provenance/v1");
+    assert_eq!(s["subject"][0]["name"], "component.wasm");
+    assert_eq!(s["subject"][0]["digest"]["sha256"], b.emitted.digest.hex());
+    let definition = &s["predicate"]["buildDefinition"];
+    assert_eq!(
+        definition["externalParameters"]["plan"]["name"],
+        "compose.toml"
+    );
+    assert_eq!(
+        s["predicate"]["runDetails"]["builder"]["id"],
+        "https://example.invalid/compose/compose-build"
+    );
+    let inputs = definition["resolvedDependencies"].as_array().unwrap();
+    assert!(
+        inputs.iter().any(|d| d["name"] == "components.greeter"),
+        "{inputs:?}"
+    );
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(rust.contains("pub const PROVENANCE"), "{rust}");
+    // Reproducible: a rebuild writes the same statement.
+    config(out.path(), cache.path())
+        .provenance(true)
+        .try_compile(Path::new("compose.toml"))
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("release.key");
+    let public = compose_trust::keys::generate(&key).unwrap().key;
+    let signed = config(out.path(), cache.path())
+        .provenance(true)
+        .sign_key(&key)
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let signed_path = signed.bundle.provenance.clone().unwrap();
+    assert!(signed_path.ends_with("provenance.sigstore.json"));
+    assert!(
+        !path.exists(),
+        "the unsigned statement of the earlier build is removed"
+    );
+    let files = [compose_trust::verify::BundleFile {
+        origin: "provenance".into(),
+        json: std::fs::read(&signed_path).unwrap(),
+    }];
+    let policy = compose_trust::Policy::new(vec![compose_trust::Accepted::Key(public)]).unwrap();
+    let verified = compose_trust::verify::verify(
+        "c",
+        &compose_trust::Artifact::new(&signed.bundle.emitted.bytes),
+        &files,
+        "",
+        &policy,
+    )
+    .unwrap();
+    assert!(
+        verified
+            .claims
+            .iter()
+            .any(|c| c.predicate_type == "https://slsa.dev/provenance/v1"
+                && c.predicate == s["predicate"])
+    );
+
+    // Off again: no provenance file is left to describe another build.
+    let off = config(out.path(), cache.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap();
+    assert!(off.bundle.provenance.is_none());
+    assert!(!signed_path.exists());
+}

@@ -74,6 +74,9 @@ fn try_expand(input: Input) -> Result<TokenStream, Failure> {
     if let Some(p) = &input.precompile {
         config.precompile(p.value);
     }
+    if let Some(p) = &input.provenance {
+        config.provenance(p.value);
+    }
     if let Some(t) = &input.type_name {
         config.type_name(t.to_string());
     }

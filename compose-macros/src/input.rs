@@ -25,6 +25,8 @@ pub struct Input {
     pub workspace: Option<LitStr>,
     /// `precompile = false`.
     pub precompile: Option<LitBool>,
+    /// `provenance = true`.
+    pub provenance: Option<LitBool>,
     /// The inline plan: every other entry, as a document tree.
     pub document: Node,
     /// Whether the invocation has inline plan fields.
@@ -62,6 +64,7 @@ impl Parse for Input {
             type_name: None,
             workspace: None,
             precompile: None,
+            provenance: None,
             document: Node {
                 kind: Kind::Table(Vec::new()),
                 span: None,
@@ -105,6 +108,12 @@ impl Parse for Input {
                 "workspace" => set(&mut out.workspace, body.parse()?, &mut out.errors, key_span),
                 "precompile" => set(
                     &mut out.precompile,
+                    body.parse()?,
+                    &mut out.errors,
+                    key_span,
+                ),
+                "provenance" => set(
+                    &mut out.provenance,
                     body.parse()?,
                     &mut out.errors,
                     key_span,

@@ -53,6 +53,7 @@
 //! | `type` | the name of the generated type | the plan's `name` in UpperCamelCase, else `Composition` |
 //! | `workspace` | the Cargo workspace `crate = "…"` components come from, relative to `CARGO_MANIFEST_DIR` | the crate's own workspace |
 //! | `precompile` | embed code precompiled with Wasmtime | `true` |
+//! | `provenance` | write the build's SLSA provenance next to the outputs and embed it as `PROVENANCE` (docs/provenance.md) | `false` |
 //!
 //! Relative `path` sources resolve against the plan file's folder, or `CARGO_MANIFEST_DIR`
 //! for an inline plan. Guest crates are built (release, `wasm32-wasip2`) into

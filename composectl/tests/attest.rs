@@ -47,6 +47,29 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+/// sigstore-js's verdict (Sigstore's JavaScript verifier, `compose-trust/tests/sigstore-js`)
+/// on `bundle` for `artifact` with the public key `key`, files in `dir`: an implementation
+/// other than ours reading the provenance bundle.
+fn sigstore_js(dir: &Path, bundle: &str, artifact: &str, key: &str) -> Result<(), String> {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose-trust/tests/sigstore-js");
+    assert!(
+        js.join("node_modules/@sigstore/verify").is_dir(),
+        "this test needs sigstore-js: `npm ci --prefix {}` (.ci/run does it)",
+        js.display()
+    );
+    let o = std::process::Command::new("node")
+        .arg(js.join("verify.js"))
+        .args([bundle, artifact, key])
+        .current_dir(dir)
+        .output()
+        .expect("node (Node.js) runs sigstore-js");
+    let out = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    match (o.status.success(), out.as_str()) {
+        (true, "OK") => Ok(()),
+        _ => Err(format!("{out} {}", String::from_utf8_lossy(&o.stderr))),
+    }
+}
+
 /// The code `attest verify … --json` refused with (exit 1).
 fn refusal(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["attest", "verify"];
@@ -182,6 +205,10 @@ fn signed_provenance_verifies_for_its_component_key_plan_and_inputs_only() {
         composectl(d, &args)
     };
     ok(&verify(&[]));
+    // Sigstore's own tooling reads the bundle: sigstore-js checks its DSSE signature.
+    let js = |bundle: &str, key: &str| sigstore_js(d, bundle, "hello.wasm", key);
+    js("hello.provenance.json", "release.key.pub").unwrap();
+    assert!(js("hello.provenance.json", "other.key.pub").is_err());
     let o = verify(&["--plan", "compose.toml", "--json"]);
     ok(&o);
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -221,6 +248,7 @@ fn signed_provenance_verifies_for_its_component_key_plan_and_inputs_only() {
     let flipped = if payload.starts_with('e') { "f" } else { "e" };
     b["dsseEnvelope"]["payload"] = Value::String(format!("{flipped}{}", &payload[1..]));
     std::fs::write(d.join("tampered.json"), b.to_string()).unwrap();
+    assert!(js("tampered.json", "release.key.pub").is_err());
     let code = refusal(
         d,
         &[
