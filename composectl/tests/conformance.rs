@@ -1,5 +1,11 @@
 //! Runs every conformance vector through the built `composectl`, as `cargo xtask conformance`
-//! does, so `cargo test` covers them too.
+//! does, so `cargo test` covers them too; and checks the report: no path of the machine in the
+//! summary, and the signed test-result attestation verifies for this binary and this key only.
+
+mod common;
+
+use compose_trust::verify::{Artifact, BundleFile};
+use compose_trust::{Accepted, Policy};
 
 #[test]
 fn all_vectors_pass() {
@@ -34,6 +40,81 @@ fn all_vectors_pass() {
             "no `{suite}` vectors ran"
         );
     }
+    the_report_names_no_folder_and_its_attestation_verifies(composectl, &vectors, &summary);
+}
+
+fn the_report_names_no_folder_and_its_attestation_verifies(
+    composectl: &std::path::Path,
+    vectors: &std::path::Path,
+    summary: &conformance_runner::Summary,
+) {
+    let text = serde_json::to_string(summary).unwrap();
+    let root = std::fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).unwrap();
+    let tmp = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+    for folder in [root.as_path(), tmp.as_path()] {
+        let folder = folder.display().to_string();
+        assert!(!text.contains(&folder), "the summary names `{folder}`");
+    }
+    assert!(
+        text.contains("$TMPDIR"),
+        "the vectors' own folders are named by placeholder"
+    );
+
+    use conformance_runner::attest::{self, Tested};
+    let keys = tempfile::tempdir().unwrap();
+    let public = compose_trust::keys::generate(&keys.path().join("ci.key"))
+        .unwrap()
+        .key;
+    let other = compose_trust::keys::generate(&keys.path().join("other.key"))
+        .unwrap()
+        .key;
+    let tested = Tested::read(composectl, vectors).unwrap();
+    let plain = attest::make(summary, &tested, None).unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(statement["predicateType"], attest::PREDICATE_TYPE);
+    let predicate = &statement["predicate"];
+    assert_eq!(predicate["result"], "PASSED");
+    assert_eq!(
+        predicate["passedTests"].as_array().unwrap().len(),
+        summary.totals.passed
+    );
+    assert!(predicate["failedTests"].as_array().unwrap().is_empty());
+    assert!(!String::from_utf8_lossy(&plain).contains(&root.display().to_string()));
+
+    let signed = attest::make(summary, &tested, Some(&keys.path().join("ci.key"))).unwrap();
+    // Sigstore's JavaScript verifier reads it too.
+    std::fs::write(keys.path().join("report.json"), &signed).unwrap();
+    let pem = public.to_pem();
+    std::fs::write(keys.path().join("ci.pub"), &pem).unwrap();
+    common::sigstore_js(
+        keys.path(),
+        "report.json",
+        &composectl.display().to_string(),
+        "ci.pub",
+    )
+    .unwrap();
+    let files = [BundleFile {
+        origin: "conformance".into(),
+        json: signed,
+    }];
+    let binary = std::fs::read(composectl).unwrap();
+    let check = |artifact: &[u8], key: &compose_trust::PublicKey| {
+        let policy = Policy::new(vec![Accepted::Key(key.clone())]).unwrap();
+        compose_trust::verify::verify("composectl", &Artifact::new(artifact), &files, "", &policy)
+    };
+    let verified = check(&binary, &public).unwrap();
+    assert!(
+        verified
+            .claims
+            .iter()
+            .any(|c| c.predicate_type == attest::PREDICATE_TYPE && c.predicate == *predicate)
+    );
+    // For another binary, or under another key, it proves nothing.
+    assert_eq!(
+        check(b"another binary", &public).unwrap_err().code.as_str(),
+        "E0704"
+    );
+    assert_eq!(check(&binary, &other).unwrap_err().code.as_str(), "E0702");
 }
 
 /// Every code up to the WIT range has a conformance vector (emit and exec codes, which need

@@ -24,5 +24,5 @@ pub fn run() -> Result<()> {
     let mut lean = cargo();
     lean.arg("test-lean");
     util::run(lean)?;
-    crate::conformance::run()
+    crate::conformance::run(None)
 }

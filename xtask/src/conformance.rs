@@ -1,11 +1,12 @@
-//! `cargo xtask conformance`: builds composectl and the runner, runs every vector, writes
-//! `artifacts/conformance-summary.json`.
+//! `cargo xtask conformance [--sign-key KEY]`: builds composectl and the runner, runs every
+//! vector, writes `artifacts/conformance-summary.json` and the in-toto test-result statement
+//! `artifacts/conformance-attestation.json` (a Sigstore bundle when signed).
 
 use anyhow::Result;
 
 use crate::util::{self, cargo, root, target_dir};
 
-pub fn run() -> Result<()> {
+pub fn run(sign_key: Option<&str>) -> Result<()> {
     let mut build = cargo();
     build.args([
         "build",
@@ -24,6 +25,11 @@ pub fn run() -> Result<()> {
         .arg("--vectors")
         .arg(root().join("conformance/vectors"))
         .arg("--json")
-        .arg(root().join("artifacts/conformance-summary.json"));
+        .arg(root().join("artifacts/conformance-summary.json"))
+        .arg("--attestation")
+        .arg(root().join("artifacts/conformance-attestation.json"));
+    if let Some(key) = sign_key {
+        runner.arg("--sign-key").arg(key);
+    }
     util::run(runner)
 }

@@ -22,8 +22,11 @@ cargo xtask <task>
 
 Tasks:
   ci                 what CI runs: fmt --check, clippy -D warnings, all tests, conformance
-  conformance        build composectl and run every conformance vector through it;
-                     writes artifacts/conformance-summary.json
+  conformance [--sign-key KEY]
+                     build composectl and run every conformance vector through it;
+                     writes artifacts/conformance-summary.json and the run as an in-toto
+                     test-result statement, artifacts/conformance-attestation.json (with
+                     --sign-key: a Sigstore bundle signing it)
   bench [--report]   run the benchmarks, write bench/results/*.json and the tables in
                      bench/README.md (--report: only rewrite them from the last run)
   bench-exec         emit and exec against wac, wasm-tools and wasmtime (installs them with
@@ -47,7 +50,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
-        Some("conformance") => conformance::run(),
+        Some("conformance") => match (args.get(1).map(String::as_str), args.get(2)) {
+            (None, _) => conformance::run(None),
+            (Some("--sign-key"), Some(key)) => conformance::run(Some(key)),
+            _ => {
+                eprint!("error: `conformance` takes only `--sign-key KEY`\n\n{HELP}");
+                return ExitCode::from(2);
+            }
+        },
         Some("bench") => bench::run(args.get(1).is_some_and(|a| a == "--report")),
         Some("bench-exec") => bench_exec::run(),
         Some("bench-chain") => bench_chain::run(),

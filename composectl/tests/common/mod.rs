@@ -96,3 +96,26 @@ pub fn softhsm_token(dir: &Path, token: &str, pin: &str, label: &str, key: &str)
     std::fs::remove_file(&pem).unwrap();
     conf
 }
+
+/// sigstore-js's verdict (Sigstore's JavaScript verifier, `compose-trust/tests/sigstore-js`)
+/// on `bundle` for `artifact` with the public key `key`, files in `dir`: an implementation
+/// other than ours reading the provenance bundle.
+pub fn sigstore_js(dir: &Path, bundle: &str, artifact: &str, key: &str) -> Result<(), String> {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose-trust/tests/sigstore-js");
+    assert!(
+        js.join("node_modules/@sigstore/verify").is_dir(),
+        "this test needs sigstore-js: `npm ci --prefix {}` (.ci/run does it)",
+        js.display()
+    );
+    let o = std::process::Command::new("node")
+        .arg(js.join("verify.js"))
+        .args([bundle, artifact, key])
+        .current_dir(dir)
+        .output()
+        .expect("node (Node.js) runs sigstore-js");
+    let out = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    match (o.status.success(), out.as_str()) {
+        (true, "OK") => Ok(()),
+        _ => Err(format!("{out} {}", String::from_utf8_lossy(&o.stderr))),
+    }
+}

@@ -6,6 +6,7 @@
 //! each with a stable `tcId`, a `comment`, hex or text inputs, `result: valid|invalid` and, for
 //! invalid ones, an `errorCode` from `docs/errors.md`. What each suite checks is in `suites.rs`.
 
+pub mod attest;
 mod exec;
 mod suites;
 mod summary;
@@ -33,6 +34,17 @@ pub fn run(composectl: &Path, vectors_dir: &Path) -> Result<Summary> {
     for file in &files {
         run_file(composectl, file, &mut summary)?;
     }
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (vectors, tmp) = (canonical(vectors_dir), canonical(&std::env::temp_dir()));
+    let bin_dir = composectl.parent().map(canonical).unwrap_or_default();
+    summary.redact(&[
+        (vectors_dir, "$VECTORS"),
+        (&vectors, "$VECTORS"),
+        (&tmp, "$TMPDIR"),
+        (&std::env::temp_dir(), "$TMPDIR"),
+        (composectl.parent().unwrap_or(Path::new("")), "$BIN"),
+        (&bin_dir, "$BIN"),
+    ]);
     Ok(summary)
 }
 

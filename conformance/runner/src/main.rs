@@ -22,6 +22,14 @@ enum Cli {
         /// Write the JSON summary here (results per `file/tcId`, with stdout and stderr).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write the run as an in-toto statement with the test-result predicate
+        /// (subject: the composectl binary), as canonical JSON, or signed with `--sign-key`.
+        #[arg(long)]
+        attestation: Option<PathBuf>,
+        /// Sign the attestation with this private key (PKCS#8 PEM, `composectl trust keygen`)
+        /// into a Sigstore bundle. A key made for one run proves the format, not who ran it.
+        #[arg(long, requires = "attestation")]
+        sign_key: Option<PathBuf>,
     },
 }
 
@@ -41,6 +49,8 @@ fn run() -> Result<bool> {
         composectl,
         vectors,
         json,
+        attestation,
+        sign_key,
     } = Cli::parse();
     let composectl = match composectl.or_else(|| std::env::var_os("COMPOSECTL").map(PathBuf::from))
     {
@@ -89,13 +99,37 @@ fn run() -> Result<bool> {
         summary.totals.passed, summary.totals.failed
     );
     if let Some(path) = json {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("failed to create `{}`", dir.display()))?;
-        }
-        std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        write(
+            &path,
+            (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
+        )?;
         println!("summary written to {}", path.display());
     }
+    if let Some(path) = attestation {
+        let tested = conformance_runner::attest::Tested::read(&composectl, &vectors)?;
+        let bytes = conformance_runner::attest::make(&summary, &tested, sign_key.as_deref())?;
+        write(&path, &bytes)?;
+        let how = if sign_key.is_some() { "signed " } else { "" };
+        println!("{how}attestation written to {}", path.display());
+    }
     Ok(summary.totals.failed == 0)
+}
+
+/// Writes `bytes` to `path`, creating its folder, through a temporary file renamed into
+/// place, so a reader never sees half a file.
+fn write(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("failed to write in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
 }

@@ -94,9 +94,9 @@ pub struct Totals {
 pub struct Summary {
     /// The summary's format.
     pub schema: &'static str,
-    /// The binary under test.
+    /// The binary under test: its file name (no folder of the machine).
     pub composectl: String,
-    /// Where the vectors came from.
+    /// The vector folder's name.
     pub vectors: String,
     /// Totals over all suites.
     #[serde(flatten)]
@@ -112,8 +112,8 @@ impl Summary {
     pub fn new(composectl: &Path, vectors: &Path) -> Summary {
         Summary {
             schema: "compose-conformance/summary-v1",
-            composectl: composectl.display().to_string(),
-            vectors: vectors.display().to_string(),
+            composectl: file_name(composectl),
+            vectors: file_name(vectors),
             totals: Totals::default(),
             suites: BTreeMap::new(),
             results: Vec::new(),
@@ -138,4 +138,41 @@ impl Summary {
     pub fn failures(&self) -> impl Iterator<Item = &CaseResult> {
         self.results.iter().filter(|c| c.status == Status::Fail)
     }
+
+    /// Replaces each folder of the machine in the recorded commands and their output (the
+    /// vector folder, the temporary folders the vectors ran in, the binary's folder) with a
+    /// placeholder name, so the summary holds no absolute path of the machine.
+    pub fn redact(&mut self, folders: &[(&Path, &str)]) {
+        let mut pairs: Vec<(String, &str)> = folders
+            .iter()
+            .map(|(p, name)| (p.display().to_string(), *name))
+            .filter(|(p, _)| p.len() > 1)
+            .collect();
+        // Longest first, so a folder inside another is replaced as itself.
+        pairs.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        let clean = |s: &mut String| {
+            for (p, name) in &pairs {
+                if s.contains(p.as_str()) {
+                    *s = s.replace(p.as_str(), name);
+                }
+            }
+        };
+        for case in &mut self.results {
+            for step in &mut case.steps {
+                step.args.iter_mut().for_each(clean);
+                clean(&mut step.stdout);
+                clean(&mut step.stderr);
+            }
+            if let Some(r) = &mut case.reason {
+                clean(r);
+            }
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
