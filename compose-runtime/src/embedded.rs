@@ -115,7 +115,9 @@ impl Embedded {
             embedded: *self,
             host: HostPolicy::default(),
             precompiled: true,
+            #[cfg(feature = "signatures")]
             signature_required: false,
+            #[cfg(feature = "signatures")]
             signers: Vec::new(),
         }
     }
@@ -169,7 +171,9 @@ pub struct Builder {
     embedded: Embedded,
     host: HostPolicy,
     precompiled: bool,
+    #[cfg(feature = "signatures")]
     signature_required: bool,
+    #[cfg(feature = "signatures")]
     signers: Vec<crate::trust::PublicKey>,
 }
 
@@ -216,6 +220,11 @@ impl Builder {
     /// proves no more than the digest check every load already does. Repeatable; any one key
     /// suffices. The embedded precompiled code is used only when a verified statement names it
     /// too (`Config::sign_key` signs it so); otherwise the signed component is compiled at load.
+    ///
+    /// Needs compose-runtime's `signatures` feature (the Sigstore verifier, about 2.6 MB of
+    /// code): without it there is no such method, so a binary cannot ask for a check it would
+    /// not make.
+    #[cfg(feature = "signatures")]
     pub fn require_signature(
         mut self,
         keys: impl IntoIterator<Item = crate::trust::PublicKey>,
@@ -231,10 +240,11 @@ impl Builder {
     /// code may be used (always, unless a signature is required and no verified statement
     /// names that code: the signature covers the component, which is then compiled at load).
     fn check_signature(&self) -> Result<bool, ExecError> {
-        if !self.signature_required {
-            return Ok(true);
+        #[cfg(feature = "signatures")]
+        if self.signature_required {
+            return crate::signed::check_embedded(&self.embedded, &self.signers);
         }
-        crate::signed::check_embedded(&self.embedded, &self.signers)
+        Ok(true)
     }
 
     /// Whether to use the embedded precompiled code when it fits this engine. Default: `true`.

@@ -10,6 +10,12 @@
 //! std::process::exit(exit.into());
 //! # }
 //! ```
+//!
+//! Compiling a component at run time, as above, needs the `jit` feature (Wasmtime's
+//! compiler); without it [`Runtime::compile`] and [`Runtime::run`] refuse with `E0512`, and a
+//! binary runs only the code `compose!` or compose-build precompiled into it ([`JIT`] says
+//! which build this is). `signatures` adds [`Builder::require_signature`] (the Sigstore
+//! verifier). `macros` (on by default) re-exports `compose!`.
 #![deny(missing_docs)]
 
 mod composition;
@@ -23,11 +29,13 @@ mod recorded;
 mod run;
 pub mod secrets;
 mod serve;
+#[cfg(feature = "signatures")]
 mod signed;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
 /// Signatures (`compose-trust`): keys and bundles for [`Builder::require_signature`].
+#[cfg(feature = "signatures")]
 pub use compose_trust as trust;
 pub use composition::{Composition, Instantiated, Server};
 pub use embedded::{Builder, Embedded, Precompiled};

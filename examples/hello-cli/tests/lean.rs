@@ -37,6 +37,16 @@ fn built_alone_it_links_wasmtime_without_its_compiler() {
         );
     }
     assert!(!hello.contains("wasm-compose"), "{hello}");
+    // Nor the Sigstore verifier: hello-cli does not ask for signatures at load (compose-runtime's
+    // `signatures` feature is off).
+    for verifier in ["compose-trust", "sigstore-verify", "aws-lc-sys"] {
+        assert!(
+            !hello.contains(verifier),
+            "hello-cli links {verifier}:\n{hello}"
+        );
+    }
     // The same question finds the compiler where it is linked on purpose.
-    assert!(linked("composectl").contains("cranelift-codegen"));
+    let composectl = linked("composectl");
+    assert!(composectl.contains("cranelift-codegen"));
+    assert!(composectl.contains("sigstore-verify"));
 }
