@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-#[cfg(feature = "precompile")]
-use compose_model::blobs::BlobStore;
 use compose_model::blobs::write_atomic;
 use compose_model::plan::{Diagnostic, Plan};
 use compose_model::{Code, Digest};
@@ -25,6 +23,9 @@ pub(crate) struct Settings {
     pub sign_key: Option<PathBuf>,
     /// Write the build's provenance, naming the plan so (its file name).
     pub provenance: Option<String>,
+    /// The target triple to precompile for (unused without the `precompile` feature).
+    #[cfg_attr(not(feature = "precompile"), allow(dead_code))]
+    pub target: String,
 }
 
 /// What a build made and where it wrote it.
@@ -48,8 +49,9 @@ pub struct Bundle {
     /// build's signing key, or found in the blob store under the component's digest. Not
     /// checked here: the application checks them at load against the keys it trusts.
     pub signatures: Vec<String>,
-    /// `provenance.json` (or `provenance.sigstore.json`, signed), when asked for.
-    pub provenance: Option<PathBuf>,
+    /// `provenance.json` (or `provenance.sigstore.json`, signed) and its bytes, when asked
+    /// for.
+    pub provenance: Option<(PathBuf, Vec<u8>)>,
 }
 
 /// Emits, precompiles and writes a plan's bundle. Every problem is a diagnostic with a plan
@@ -84,7 +86,7 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
     let plan_file = write("plan.cbor", &plan.to_cbor())?;
     let component_file = write("component.wasm", &emitted.bytes)?;
     let precompiled = if settings.precompile {
-        let code = precompile(&emitted.bytes, plan, settings.emit.cache.as_ref())
+        let code = precompile(&emitted.bytes, plan, settings)
             .map_err(|e| fail(e.code(), e.to_string()))?;
         let (bytes, compat) = code;
         let path = write("component.cwasm", &bytes)?;
@@ -107,7 +109,7 @@ pub(crate) fn build(plan: &Plan, base: &Path, settings: &Settings) -> Result<Bun
                 PROVENANCE_SIGNED
             };
             let _ = std::fs::remove_file(dir.join(other));
-            Some(write(name, &bytes)?)
+            Some((write(name, &bytes)?, bytes))
         }
         None => {
             for f in [PROVENANCE_PLAIN, PROVENANCE_SIGNED] {
@@ -200,9 +202,10 @@ fn signatures(
 fn precompile(
     component: &[u8],
     plan: &Plan,
-    cache: Option<&BlobStore>,
+    settings: &Settings,
 ) -> Result<(Vec<u8>, String), crate::PrecompileError> {
-    crate::precompile::precompile(component, &plan.policy, cache)
+    let cache = settings.emit.cache.as_ref();
+    crate::precompile::precompile_for(component, &plan.policy, &settings.target, cache)
         .map(|c| (c.bytes, c.compatibility.line()))
 }
 
@@ -210,7 +213,7 @@ fn precompile(
 fn precompile(
     _component: &[u8],
     _plan: &Plan,
-    _cache: Option<&compose_model::blobs::BlobStore>,
+    _settings: &Settings,
 ) -> Result<(Vec<u8>, String), crate::PrecompileError> {
     Err(crate::PrecompileError::NotEnabled)
 }

@@ -70,6 +70,8 @@ pub fn generate(
         let message = format!(
             "E0512: `{name}` is not precompiled (`precompile = false`), so it is compiled when loaded, and compose-runtime is built without its `jit` feature (no compiler); precompile it, or depend on compose-runtime with `features = [\"jit\"]`"
         );
+        // `assert!` reads its message as a format string: a plan name may hold braces.
+        let message = message.replace('{', "{{").replace('}', "}}");
         quote!(
             const _: () = ::core::assert!(::compose_runtime::JIT, #message);
         )
@@ -77,8 +79,10 @@ pub fn generate(
         quote!()
     };
     let provenance = match &bundle.provenance {
-        Some(path) => {
-            let bytes = include(path);
+        Some((_, bytes)) => {
+            // As a literal, not `include_bytes!` of the file: another build writing the same
+            // output folder could change or remove it before rustc reads it.
+            let bytes = proc_macro2::Literal::byte_string(bytes);
             quote! {
                 /// The build's SLSA provenance (`compose_build::Config::provenance`): an in-toto
                 /// statement as canonical JSON, or a Sigstore bundle signing it.

@@ -118,7 +118,8 @@ impl Config {
     /// file name (`compose!(...)` for a plan written inline in the macro) and the builder
     /// `…/compose-build`; as canonical JSON (`provenance.json`), or signed into a Sigstore
     /// bundle (`provenance.sigstore.json`) with [`Config::sign_key`]. No time is recorded, so
-    /// rebuilds give the same bytes. Default: off.
+    /// rebuilds give the same statement (a signature over it differs from signing to signing).
+    /// Default: off.
     pub fn provenance(&mut self, on: bool) -> &mut Self {
         self.provenance = on;
         self
@@ -191,6 +192,8 @@ impl Config {
                 &manifest_dir,
                 out_root.join("compose").join(&name),
                 plan_name,
+                // A build script: Cargo says the target.
+                build_script_target(),
             )
             .map_err(|e| fail(e, files.clone()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -257,7 +260,10 @@ impl Config {
         let plan_name = extra
             .first()
             .map_or_else(|| "compose!(...)".to_owned(), |p| file_name(p));
-        let settings = self.settings(&manifest_dir, out, plan_name)?;
+        // The macro: Cargo does not tell a proc macro the target, and a `TARGET` in its
+        // environment is someone else's, so the code is for the machine the macro runs on.
+        let host = compose_engine_target();
+        let settings = self.settings(&manifest_dir, out, plan_name, host)?;
         let bundle = bundle::build(plan, base, &settings)?;
         let mut tracked = extra.to_vec();
         tracked.extend(bundle.emitted.files.iter().cloned());
@@ -295,6 +301,7 @@ impl Config {
         manifest_dir: &Path,
         out_dir: PathBuf,
         plan_name: String,
+        precompile_target: String,
     ) -> Result<Settings, EmitError> {
         let target = match (&self.guest_target_dir, &self.cache_dir) {
             (Some(_), Some(_)) => None,
@@ -326,7 +333,29 @@ impl Config {
             precompile: self.precompile.unwrap_or(cfg!(feature = "precompile")),
             sign_key: self.sign_key.as_ref().map(|k| manifest_dir.join(k)),
             provenance: self.provenance.then_some(plan_name),
+            target: precompile_target,
         })
+    }
+}
+
+/// Cargo's `TARGET` for a build script, else the machine's own target.
+fn build_script_target() -> String {
+    std::env::var("TARGET")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(compose_engine_target)
+}
+
+/// The target this build runs on (known only with the `precompile` feature, which links
+/// compose-engine; without it nothing is precompiled and the value is unused).
+fn compose_engine_target() -> String {
+    #[cfg(feature = "precompile")]
+    {
+        compose_engine::THIS_TARGET.to_owned()
+    }
+    #[cfg(not(feature = "precompile"))]
+    {
+        String::new()
     }
 }
 

@@ -26,27 +26,20 @@ pub struct Code {
     pub compatibility: Compatibility,
 }
 
-/// The target to precompile for: Cargo's `TARGET` (set for build scripts), else the target
-/// this build of compose-engine runs on (a proc macro runs on the build machine and is not
-/// told the target; cross-compiling a `compose!` crate therefore needs a build script).
-pub fn target() -> String {
-    std::env::var("TARGET")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| compose_engine::THIS_TARGET.to_owned())
-}
-
-/// Precompiles `component` for [`target`] under `policy`, reusing code cached in `cache`
-/// under H(component digest ‖ compatibility hash ‖ "precompile:v2").
+/// Precompiles `component` for the machine this runs on (`compose_engine::THIS_TARGET`)
+/// under `policy`; see [`precompile_for`]. (A build script precompiles for Cargo's `TARGET`,
+/// the macro for the machine it runs on: Cargo does not tell a proc macro the target, so
+/// cross-compiling a `compose!` crate needs a build script.)
 pub fn precompile(
     component: &[u8],
     policy: &Policy,
     cache: Option<&BlobStore>,
 ) -> Result<Code, PrecompileError> {
-    precompile_for(component, policy, &target(), cache)
+    precompile_for(component, policy, compose_engine::THIS_TARGET, cache)
 }
 
-/// [`precompile`] for an explicit target triple.
+/// [`precompile`] for an explicit target triple, reusing code cached in `cache` under
+/// H(component digest ‖ compatibility hash ‖ "precompile:v2").
 pub fn precompile_for(
     component: &[u8],
     policy: &Policy,

@@ -198,9 +198,10 @@ fn provenance_is_written_embedded_and_signed_with_the_builds_key() {
         .try_compile(Path::new("compose.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
     let b = &compiled.bundle;
-    let path = b.provenance.clone().expect("asked for");
+    let (path, embedded) = b.provenance.clone().expect("asked for");
     assert!(path.ends_with("compose/hello/provenance.json"), "{path:?}");
     let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, embedded);
     let text = String::from_utf8(bytes.clone()).unwrap();
     for folder in [out.path(), cache.path(), &root()] {
         let folder = folder.to_string_lossy();
@@ -241,7 +242,7 @@ fn provenance_is_written_embedded_and_signed_with_the_builds_key() {
         .sign_key(&key)
         .try_compile(Path::new("compose.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let signed_path = signed.bundle.provenance.clone().unwrap();
+    let (signed_path, _) = signed.bundle.provenance.clone().unwrap();
     assert!(signed_path.ends_with("provenance.sigstore.json"));
     assert!(
         !path.exists(),

@@ -145,8 +145,8 @@ impl Embedded {
 impl Embedded {
     /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` until SIGINT
     /// or SIGTERM (see [`crate::serve_with`]); prints the address it listens on to stderr.
-    /// The component is compiled at start for the serving engine (the pooling allocator's),
-    /// so embedded precompiled code is not used here.
+    /// The embedded precompiled code is loaded into the serving engine (the pooling
+    /// allocator's), as [`Builder::load`] loads it.
     pub fn serve(&self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         self.builder().serve(addr)
     }
@@ -248,7 +248,8 @@ impl Builder {
     }
 
     /// Whether to use the embedded precompiled code when it fits this engine. Default: `true`.
-    /// With `false` the component is always compiled at load.
+    /// With `false` the component is always compiled at load, which a build without the `jit`
+    /// feature cannot do (`E0512`).
     pub fn precompiled(mut self, use_it: bool) -> Builder {
         self.precompiled = use_it;
         self
@@ -324,10 +325,16 @@ impl Builder {
             match Self::load_precompiled(runtime, p, policy, e.name)? {
                 Ok(component) => return Ok((component, true)),
                 Err(why) if !crate::JIT => {
+                    // A CPU below the fixed baseline gains nothing from a rebuild.
+                    let what = if why.contains("this CPU lacks") {
+                        "This CPU is below the documented baseline: build the binary with compose-runtime's `jit` feature, which compiles for this CPU at load"
+                    } else {
+                        "Rebuild the binary for this machine, or build it with compose-runtime's `jit` feature"
+                    };
                     return Err(ExecError::new(
                         Code::ExecPrecompiledUnfit,
                         format!(
-                            "the code precompiled for `{}` cannot run here: {why}; this build has no compiler to compile the component instead. Rebuild the binary for this machine, or build it with compose-runtime's `jit` feature",
+                            "the code precompiled for `{}` cannot run here: {why}; this build has no compiler to compile the component instead. {what}",
                             e.name
                         ),
                     ));
@@ -354,21 +361,21 @@ impl Builder {
         }
     }
 
-    /// Loads the precompiled code: `Err(E0509)` when the binary was altered (with a compiler,
-    /// that is a warning and a compile, as before), `Ok(Err(why))` when it does not fit.
+    /// Loads the precompiled code: `Err(E0509)` when it is not the code the build recorded
+    /// (the binary was altered: refused with or without a compiler, like an altered plan or
+    /// component), `Ok(Err(why))` when it does not fit this engine or CPU.
     fn load_precompiled(
         runtime: &Runtime,
         p: Precompiled,
         policy: &plan::Policy,
         name: &str,
     ) -> Result<Result<Component, String>, ExecError> {
+        // First, and whatever the recorded digest looks like: a malformed one is a mismatch.
+        check_digest("precompiled code", name, p.code, p.digest)?;
         let digest = match p.digest.parse::<Digest>() {
             Ok(d) => d,
             Err(err) => return Ok(Err(err.to_string())),
         };
-        if !crate::JIT {
-            check_digest("precompiled code", name, p.code, p.digest)?;
-        }
         Ok(runtime.load_embedded(p.code, &digest, p.compatibility, policy))
     }
 }

@@ -244,7 +244,7 @@ impl Runtime {
 fn no_compiler() -> ExecError {
     ExecError::new(
         Code::ExecNoCompiler,
-        "this build cannot compile components: compose-runtime was built without its `jit` feature, so it runs only code precompiled into the binary; precompile the composition (the default for `compose!` and compose-build), or build with `compose-runtime = { features = [\"jit\"] }`",
+        "this build cannot compile components: compose-runtime was built without its `jit` feature, so it runs only code precompiled into the binary; use that code (precompiling is the default for `compose!` and compose-build), or build with `compose-runtime = { features = [\"jit\"] }`",
     )
 }
 

@@ -35,7 +35,8 @@ pub struct Tested {
 }
 
 impl Tested {
-    /// Reads the binary and the vector files (`*.json` in `vectors_dir`).
+    /// Reads the binary and the vector files (`*.json` in `vectors_dir`): before the run, so
+    /// the digests are of what was tested.
     pub fn read(composectl: &Path, vectors_dir: &Path) -> Result<Tested> {
         let bytes = std::fs::read(composectl)
             .with_context(|| format!("failed to read `{}`", composectl.display()))?;
@@ -43,6 +44,12 @@ impl Tested {
             .arg("--version")
             .output()
             .with_context(|| format!("failed to run `{} --version`", composectl.display()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "`{} --version` failed: {}",
+            composectl.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut vectors = BTreeMap::new();
         for entry in std::fs::read_dir(vectors_dir)
             .with_context(|| format!("failed to read `{}`", vectors_dir.display()))?

@@ -82,6 +82,14 @@ fn run() -> Result<bool> {
         "`{}` does not exist; build it with `cargo build -p composectl` or pass `--composectl`",
         composectl.display()
     );
+    // What is tested, hashed before the run.
+    let tested = match &attestation {
+        Some(_) => Some(conformance_runner::attest::Tested::read(
+            &composectl,
+            &vectors,
+        )?),
+        None => None,
+    };
     let summary = conformance_runner::run(&composectl, &vectors)?;
     for case in summary.failures() {
         eprintln!(
@@ -105,8 +113,7 @@ fn run() -> Result<bool> {
         )?;
         println!("summary written to {}", path.display());
     }
-    if let Some(path) = attestation {
-        let tested = conformance_runner::attest::Tested::read(&composectl, &vectors)?;
+    if let (Some(path), Some(tested)) = (attestation, tested) {
         let bytes = conformance_runner::attest::make(&summary, &tested, sign_key.as_deref())?;
         write(&path, &bytes)?;
         let how = if sign_key.is_some() { "signed " } else { "" };

@@ -143,9 +143,17 @@ impl Summary {
     /// vector folder, the temporary folders the vectors ran in, the binary's folder) with a
     /// placeholder name, so the summary holds no absolute path of the machine.
     pub fn redact(&mut self, folders: &[(&Path, &str)]) {
+        // Absolute folders only (a relative one would match inside unrelated paths), without
+        // a trailing separator (so the one after the folder stays).
         let mut pairs: Vec<(String, &str)> = folders
             .iter()
-            .map(|(p, name)| (p.display().to_string(), *name))
+            .filter(|(p, _)| p.is_absolute())
+            .map(|(p, name)| {
+                (
+                    p.display().to_string().trim_end_matches('/').to_owned(),
+                    *name,
+                )
+            })
             .filter(|(p, _)| p.len() > 1)
             .collect();
         // Longest first, so a folder inside another is replaced as itself.

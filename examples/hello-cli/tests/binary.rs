@@ -90,23 +90,16 @@ fn an_altered_embedded_component_is_refused_before_running() {
     assert!(out.stdout.is_empty());
 }
 
-/// With a compiler (a workspace build, where composectl turns on compose-runtime's `jit`), the
-/// verified component is compiled instead; without one (`cargo test-lean`, as a user's crate
-/// builds) the binary refuses to run.
+/// Like an altered plan or component, with or without a compiler (compose-runtime's `jit`,
+/// on in a workspace build, off in `cargo test-lean`): the binary refuses to run.
 #[test]
-fn altered_precompiled_code_is_never_loaded() {
+fn altered_precompiled_code_is_refused_before_running() {
     let binary = std::fs::read(BIN).unwrap();
     let bad = tampered(&binary, &outputs(&binary).join("component.cwasm"));
     let out = run_alone(&bad, &["World"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !compose_runtime::JIT {
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("E0509"), "{stderr}");
-        assert!(stderr.contains("precompiled code"), "{stderr}");
-        assert!(out.stdout.is_empty());
-        return;
-    }
-    assert!(stderr.contains("warning: the code precompiled"), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, World!\n");
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("E0509"), "{stderr}");
+    assert!(stderr.contains("precompiled code"), "{stderr}");
+    assert!(out.stdout.is_empty());
 }
