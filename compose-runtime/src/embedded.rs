@@ -152,7 +152,12 @@ impl Embedded {
     }
 }
 
-fn check_digest(what: &str, name: &str, bytes: &[u8], recorded: &str) -> Result<(), ExecError> {
+pub(crate) fn check_digest(
+    what: &str,
+    name: &str,
+    bytes: &[u8],
+    recorded: &str,
+) -> Result<(), ExecError> {
     let have = Digest::of(bytes);
     if have.to_string() == recorded {
         return Ok(());
@@ -322,7 +327,10 @@ impl Builder {
         } else if !code_covered {
             "no verified signature names the precompiled code (sign it with `Config::sign_key`, which names it)".to_owned()
         } else {
-            match Self::load_precompiled(runtime, p, policy, e.name)? {
+            // `Err(E0509)` when it is not the code the build recorded (the binary was
+            // altered: refused with or without a compiler, like an altered plan or
+            // component), `Ok(Err(why))` when it does not fit this engine or CPU.
+            match runtime.load_embedded(e.name, p.code, p.digest, p.compatibility, policy)? {
                 Ok(component) => return Ok((component, true)),
                 Err(why) if !crate::JIT => {
                     // A CPU below the fixed baseline gains nothing from a rebuild.
@@ -359,23 +367,5 @@ impl Builder {
             )),
             Err(err) => Err(err),
         }
-    }
-
-    /// Loads the precompiled code: `Err(E0509)` when it is not the code the build recorded
-    /// (the binary was altered: refused with or without a compiler, like an altered plan or
-    /// component), `Ok(Err(why))` when it does not fit this engine or CPU.
-    fn load_precompiled(
-        runtime: &Runtime,
-        p: Precompiled,
-        policy: &plan::Policy,
-        name: &str,
-    ) -> Result<Result<Component, String>, ExecError> {
-        // First, and whatever the recorded digest looks like: a malformed one is a mismatch.
-        check_digest("precompiled code", name, p.code, p.digest)?;
-        let digest = match p.digest.parse::<Digest>() {
-            Ok(d) => d,
-            Err(err) => return Ok(Err(err.to_string())),
-        };
-        Ok(runtime.load_embedded(p.code, &digest, p.compatibility, policy))
     }
 }

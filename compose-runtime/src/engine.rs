@@ -199,31 +199,28 @@ impl Runtime {
         unsafe { Component::deserialize(&self.engine, code) }.ok()
     }
 
-    /// Loads code precompiled at build time and embedded in this binary, after checking that
-    /// its SHA-256 is `digest` and that the engine and CPU it was compiled for (`recorded`, a
-    /// [`compose_engine::Compatibility::line`]) are this build's under `policy`. The error says
-    /// what differs (a field of the record, or the CPU features this machine lacks), or why
-    /// Wasmtime refused the code.
+    /// Loads code precompiled at build time and embedded in this binary for the composition
+    /// `name`, after checking that its SHA-256 is `digest` (else `Err(E0509)`: the binary was
+    /// altered) and that the engine and CPU it was compiled for (`recorded`, a
+    /// [`compose_engine::Compatibility::line`]) are this build's under `policy` (else
+    /// `Ok(Err(why))`, naming what differs: a field of the record, or the CPU features this
+    /// machine lacks; or why Wasmtime refused the code).
     #[allow(unsafe_code)]
     pub(crate) fn load_embedded(
         &self,
+        name: &str,
         code: &[u8],
-        digest: &Digest,
+        digest: &str,
         recorded: &str,
         policy: &Policy,
-    ) -> Result<Component, String> {
-        let have = Digest::of(code);
-        if have != *digest {
-            return Err(format!(
-                "its digest is `{have}`, but the build recorded `{digest}`"
-            ));
-        }
+    ) -> Result<Result<Component, String>, ExecError> {
+        crate::embedded::check_digest("precompiled code", name, code, digest)?;
         let unfit = compose_engine::Compatibility::mismatches(recorded, policy);
         if !unfit.is_empty() {
-            return Err(format!(
+            return Ok(Err(format!(
                 "it was compiled for another engine or CPU: {}",
                 unfit.join("; ")
-            ));
+            )));
         }
         // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
         // bytes were written by the build helper with `Engine::precompile_component`, and they
@@ -235,7 +232,7 @@ impl Runtime {
         // for a CPU baseline this machine has. Wasmtime checks its own header once more
         // (release, triple, compiler flags against this CPU, tunables, wasm features) and
         // refuses a mismatch, which the caller reports.
-        unsafe { Component::deserialize(&self.engine, code) }.map_err(|e| format!("{e:#}"))
+        Ok(unsafe { Component::deserialize(&self.engine, code) }.map_err(|e| format!("{e:#}")))
     }
 }
 
