@@ -78,6 +78,23 @@ pub fn generate(
     } else {
         quote!()
     };
+    // A plan that grants `attest` needs the runtime's evidence signing: without it, fail when
+    // the crate is compiled (as at load, E0214), naming the feature.
+    let needs_attest = if bundle
+        .plan
+        .grants
+        .grants(compose_model::plan::Capability::Attest)
+    {
+        let message = format!(
+            "E0214: `{name}` grants `attest`, and compose-runtime is built without its `attest` feature, so no evidence could be signed; depend on compose-runtime with `features = [\"attest\"]`, or remove the grant"
+        );
+        let message = message.replace('{', "{{").replace('}', "}}");
+        quote!(
+            const _: () = ::core::assert!(::compose_runtime::ATTEST, #message);
+        )
+    } else {
+        quote!()
+    };
     let provenance = match &bundle.provenance {
         Some((_, bytes)) => {
             // As a literal, not `include_bytes!` of the file: another build writing the same
@@ -131,6 +148,7 @@ pub fn generate(
         pub struct #type_name;
 
         #needs_compiler
+        #needs_attest
 
         impl #type_name {
             /// The plan, component and precompiled code embedded in this binary.

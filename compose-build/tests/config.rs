@@ -86,6 +86,36 @@ fn compiles_a_plan_into_outputs_and_generated_code() {
     assert_eq!(before, after);
 }
 
+/// A plan that grants `attest` compiles only where compose-runtime signs evidence: the
+/// generated code asserts `ATTEST`, so a crate without the feature fails to compile, with
+/// E0214, rather than at load. A plan without the grant has no such assertion.
+#[test]
+fn a_plan_granting_attest_needs_the_attest_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("attest.toml");
+    std::fs::write(
+        &plan,
+        "name = \"attest\"\n[components.attester]\ncrate = \"attester\"\nexports = [\"wasi:cli/run\"]\nimports = { \"std:attest/attestation\" = { host = \"attest\" } }\ncapabilities = { stdout = \"required\", attest = \"optional\" }\n[exports]\n\"wasi:cli/run\" = \"attester\"\n[grants]\nstdout = true\nattest = true\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let compiled = config(out.path(), dir.path())
+        .try_compile(&plan)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(
+        rust.contains("assert ! (:: compose_runtime :: ATTEST"),
+        "{rust}"
+    );
+    assert!(rust.contains("E0214: `attest` grants `attest`"), "{rust}");
+    let out = tempfile::tempdir().unwrap();
+    let hello = config(out.path(), dir.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rust = std::fs::read_to_string(&hello.rust_file).unwrap();
+    assert!(!rust.contains("ATTEST"), "{rust}");
+}
+
 #[test]
 fn errors_point_into_the_plan_file_and_still_name_it_for_rerun() {
     let dir = tempfile::tempdir().unwrap();

@@ -220,6 +220,12 @@ codes! {
     TrustRootUnused = "E0713", "a trusted root was given, but no signature is checked with it";
     /// A provenance statement names other inputs than the plan resolves to.
     TrustProvenanceMismatch = "E0714", "the provenance names other inputs than the plan resolves to";
+    /// Attestation evidence answers another nonce than the verifier sent.
+    TrustEvidenceNonce = "E0715", "the evidence answers another nonce";
+    /// Attestation evidence names another plan or component than the verifier expects.
+    TrustEvidenceMismatch = "E0716", "the evidence names another plan or component";
+    /// Attestation evidence is older than the verifier accepts, or dated in the future.
+    TrustEvidenceStale = "E0717", "the evidence is too old, or dated in the future";
 
     // The command line.
     /// `composectl` was called wrongly: an unknown option, a missing or malformed argument, or

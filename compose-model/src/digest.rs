@@ -122,6 +122,17 @@ impl serde::Serialize for Digest {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a digest (`sha256:` and 64 lowercase hex digits)"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Digest;

@@ -150,7 +150,14 @@ fn observability_and_tenancy_are_refused() {
 
 #[test]
 fn unimplemented_capabilities_are_refused_when_granted_or_bound() {
-    for cap in ["metrics", "audit", "attest"] {
+    // `attest` is implemented (`std:attest`, compose-runtime's `attest` feature): granted, it
+    // is kept.
+    let attest = BASE.replace(
+        "capabilities = { stdout = \"required\" }",
+        "capabilities = { stdout = \"required\", attest = \"required\" }",
+    ) + "attest = true\n";
+    assert_eq!(refused(&attest), Vec::<String>::new());
+    for cap in ["metrics", "audit"] {
         let granted = BASE.replace(
             "capabilities = { stdout = \"required\" }",
             &format!("capabilities = {{ stdout = \"required\", {cap} = \"required\" }}"),
@@ -202,6 +209,8 @@ fn determinism_with_outside_inputs_is_refused() {
             "http = [\"127.0.0.1:1\"]",
             "grants.http",
         ),
+        // Evidence carries the host's time and a random instance id.
+        ("attest = \"required\"", "attest = true", "grants.attest"),
     ];
     for (request, grant, path) in cases {
         let text = format!(

@@ -11,7 +11,7 @@ use compose_model::{Code, Digest, Hashed};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance};
 
-use crate::host::{HostState, Mode, Session};
+use crate::host::{HostState, Known, Mode, Session};
 use crate::{ExecError, HostPolicy, Runtime, ServeOptions, ShutdownHandle};
 
 /// An instance of a composition with typed accessors for its exports: call them with
@@ -50,12 +50,23 @@ impl Composition {
         component: &[u8],
         host: HostPolicy,
     ) -> Result<Composition, ExecError> {
+        Composition::make(runtime, plan, component, None, host)
+    }
+
+    fn make(
+        runtime: Runtime,
+        plan: &Plan,
+        component: &[u8],
+        digest: Option<Digest>,
+        host: HostPolicy,
+    ) -> Result<Composition, ExecError> {
+        let known = digest.map_or(Known::Bytes(component), Known::Digest);
         Ok(Composition {
-            session: Session::new(plan, &host, Mode::Run)?,
+            session: Session::new(plan, &host, Mode::Run, known)?,
             runtime,
             component: OnceLock::new(),
             bytes: component.into(),
-            digest: None,
+            digest,
             host,
             from_precompiled: false,
         })
@@ -69,9 +80,13 @@ impl Composition {
         component: Hashed<&[u8]>,
         host: HostPolicy,
     ) -> Result<Composition, ExecError> {
-        let mut c = Composition::new(runtime, plan, component.bytes(), host)?;
-        c.digest = Some(component.digest());
-        Ok(c)
+        Composition::make(
+            runtime,
+            plan,
+            component.bytes(),
+            Some(component.digest()),
+            host,
+        )
     }
 
     /// A composition whose component is compiled already (embedded binaries).

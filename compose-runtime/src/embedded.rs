@@ -5,7 +5,7 @@
 use compose_model::plan::{self, Capability, Plan};
 use compose_model::{Code, Digest};
 
-use crate::host::{Mode, Session};
+use crate::host::{Known, Mode, Session};
 use wasmtime::component::Component;
 
 use crate::{Composition, ExecError, HostPolicy, Runtime};
@@ -277,11 +277,20 @@ impl Builder {
         crate::serve::serve_loaded_with(
             &plan,
             &host,
+            self.known(),
             &options,
             |bound| eprintln!("serving http://{bound}/"),
             signal,
             |runtime| Ok(self.component_for(runtime, &policy, code_covered)?.0),
         )
+    }
+
+    /// The embedded component, by the digest recorded for it (checked by `Embedded::plan`).
+    fn known(&self) -> Known<'static> {
+        match self.embedded.component_digest.parse() {
+            Ok(d) => Known::Digest(d),
+            Err(_) => Known::Bytes(self.embedded.component),
+        }
     }
 
     /// Checks digests, reads the plan, checks the host policy against it, and prepares the
@@ -294,7 +303,7 @@ impl Builder {
         self.host = self.host.inputs_checked_at_emit();
         let plan = self.embedded.plan()?;
         let code_covered = self.check_signature()?;
-        let session = Session::new(&plan, &self.host, Mode::Run)?;
+        let session = Session::new(&plan, &self.host, Mode::Run, self.known())?;
         let runtime = Runtime::new(&plan.policy)?;
         let (component, from_precompiled) =
             self.component_for(&runtime, &plan.policy, code_covered)?;

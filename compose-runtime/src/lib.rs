@@ -15,7 +15,8 @@
 //! compiler); without it [`Runtime::compile`] and [`Runtime::run`] refuse with `E0512`, and a
 //! binary runs only the code `compose!` or compose-build precompiled into it ([`JIT`] says
 //! which build this is). `signatures` adds [`Builder::require_signature`] (the Sigstore
-//! verifier). `macros` (on by default) re-exports `compose!`.
+//! verifier), `attest` the host's side of `std:attest` (`HostPolicy::attestation_key`).
+//! `macros` (on by default) re-exports `compose!`.
 #![deny(missing_docs)]
 
 mod composition;
@@ -34,8 +35,9 @@ mod signed;
 
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
-/// Signatures (`compose-trust`): keys and bundles for [`Builder::require_signature`].
-#[cfg(feature = "signatures")]
+/// Signatures (`compose-trust`): keys and bundles for `Builder::require_signature`, and the
+/// keys and evidence format of `HostPolicy::attestation_key`.
+#[cfg(any(feature = "signatures", feature = "attest"))]
 pub use compose_trust as trust;
 pub use composition::{Composition, Instantiated, Server};
 pub use embedded::{Builder, Embedded, Precompiled};
@@ -47,6 +49,9 @@ pub use engine::{Runtime, engine_config, pooling_config};
 /// Wasmtime's compiler). Without it, only code precompiled into the binary runs: compiling
 /// is refused with `E0512`, and embedded code that does not fit this host with `E0511`.
 pub const JIT: bool = cfg!(feature = "jit");
+/// Whether this build signs `std:attest` evidence (compose-runtime's `attest` feature). Without
+/// it a plan that grants `attest` is refused (`E0214`).
+pub const ATTEST: bool = cfg!(feature = "attest");
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
 

@@ -29,6 +29,9 @@ pub struct HostPolicy {
     /// The folder relative host paths of `grants.dirs` are resolved against (the plan file's);
     /// see [`HostPolicy::plan_folder`].
     pub(crate) plan_folder: Option<std::path::PathBuf>,
+    /// The key that signs `std:attest` evidence; see [`HostPolicy::attestation_key`].
+    #[cfg(feature = "attest")]
+    pub(crate) attestation: Option<crate::host::Attestor>,
 }
 
 impl HostPolicy {
@@ -73,6 +76,24 @@ impl HostPolicy {
         self
     }
 
+    /// Signs `std:attest` evidence with `signer` (a key in memory, `compose_trust::SigningKey`,
+    /// or in a PKCS#11 token, `compose_trust::pkcs11::TokenKey`; the evidence says which).
+    /// Without a key a run is not allowed `attest`: a required request is refused before
+    /// instantiation (`E0501`), an optional one gets `unavailable`.
+    #[cfg(feature = "attest")]
+    pub fn attestation_key(mut self, signer: Box<dyn compose_trust::Signer + Send>) -> Self {
+        self.attestation = Some(crate::host::Attestor::new(signer));
+        self
+    }
+
+    /// Whether the host has an attestation key.
+    fn can_attest(&self) -> bool {
+        #[cfg(feature = "attest")]
+        return self.attestation.is_some();
+        #[cfg(not(feature = "attest"))]
+        false
+    }
+
     /// Lets guests read the secret `token` in clear (`token.reveal`).
     pub fn reveal(mut self, token: impl Into<String>) -> Self {
         self.reveal.insert(token.into());
@@ -109,6 +130,8 @@ pub struct Effective {
     pub http: Vec<String>,
     /// Secret tokens granted (each defined by the plan, with a backend on this host).
     pub secrets: Vec<String>,
+    /// `std:attest` evidence, signed with the host's attestation key.
+    pub attest: bool,
 }
 
 impl Effective {
@@ -175,6 +198,9 @@ impl Effective {
                 };
                 *slot |= allow_as(name, cap, asked, need, g.grants(cap), host)?;
             }
+            if let Some(need) = caps.flag_need(Capability::Attest) {
+                e.attest |= allow_attest(name, need, g.grants(Capability::Attest), host)?;
+            }
             if let Some(r) = &caps.env {
                 for n in &r.names {
                     if allow(name, Capability::Env, r.need, g.env.contains(n), host)?
@@ -230,6 +256,37 @@ impl Effective {
         }
         Ok(e)
     }
+}
+
+/// Whether `attest` is allowed: granted, not refused, and the host has a key (a required
+/// request without one is an error saying how to give one). A build without the `attest`
+/// feature cannot sign evidence, so a grant there is refused as not implemented (`E0214`).
+fn allow_attest(
+    component: &str,
+    need: Need,
+    granted: bool,
+    host: &HostPolicy,
+) -> Result<bool, ExecError> {
+    if granted && !cfg!(feature = "attest") {
+        return Err(ExecError::new(
+            Code::PlanNotImplemented,
+            format!(
+                "`{component}` is granted `attest`, but this build of compose-runtime has no `attest` feature, so no evidence could be signed; turn the feature on, or remove the request and the grant"
+            ),
+        ));
+    }
+    if granted && !host.refuses(Capability::Attest) && !host.can_attest() {
+        if need == Need::Required {
+            return Err(ExecError::new(
+                Code::ExecCapabilityRefused,
+                format!(
+                    "`{component}` requires `attest`, but this host has no attestation key; give it one (`--attest-key KEY` or `--attest-pkcs11 LABEL`, `HostPolicy::attestation_key`) or make the request optional"
+                ),
+            ));
+        }
+        return Ok(false);
+    }
+    allow(component, Capability::Attest, need, granted, host)
 }
 
 /// Whether one secret token is granted: the plan defines it and the host has a backend for its

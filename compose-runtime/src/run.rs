@@ -8,7 +8,7 @@ use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::sync::Command;
 
-use crate::host::{self, HostState, Mode, Session};
+use crate::host::{self, HostState, Known, Mode, Session};
 use crate::{ExecError, HostPolicy, Runtime};
 
 impl Runtime {
@@ -23,7 +23,7 @@ impl Runtime {
         args: &[String],
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
-        let session = Session::new(plan, host, Mode::Run)?;
+        let session = Session::new(plan, host, Mode::Run, Known::Bytes(component))?;
         let (component, _) = self.compile(component)?;
         self.run_session(&session, &component, args)
     }
@@ -36,7 +36,7 @@ impl Runtime {
         args: &[String],
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
-        let session = Session::new(plan, host, Mode::Run)?;
+        let session = Session::new(plan, host, Mode::Run, Known::Nothing)?;
         self.run_session(&session, component, args)
     }
 
@@ -81,7 +81,7 @@ impl Runtime {
         component: &Component,
         host: &HostPolicy,
     ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
-        let session = Session::new(plan, host, Mode::Run)?;
+        let session = Session::new(plan, host, Mode::Run, Known::Nothing)?;
         self.instantiate_session(&session, component)
     }
 

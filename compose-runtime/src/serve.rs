@@ -24,7 +24,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::host::{HostState, Mode, Session};
+use crate::host::{HostState, Known, Mode, Session};
 use crate::{ExecError, HostPolicy, engine_config, pooling_config};
 
 /// How to serve.
@@ -141,7 +141,8 @@ pub fn serve_with(
     signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
     let load = |runtime: &crate::Runtime| Ok(runtime.compile(component)?.0);
-    serve_loaded_with(plan, host, options, ready, signal, load)
+    let known = Known::Bytes(component);
+    serve_loaded_with(plan, host, known, options, ready, signal, load)
 }
 
 /// [`serve_with`] of a component that `load` prepares for the serving engine (from code
@@ -149,6 +150,7 @@ pub fn serve_with(
 pub(crate) fn serve_loaded_with(
     plan: &Plan,
     host: &HostPolicy,
+    known: Known<'_>,
     options: &ServeOptions,
     ready: impl FnOnce(SocketAddr) + Send,
     signal: ShutdownSignal,
@@ -164,7 +166,9 @@ pub(crate) fn serve_loaded_with(
         .enable_all()
         .build()
         .map_err(|e| io_error("cannot start the async runtime", e))?;
-    rt.block_on(serve_loaded(plan, host, options, ready, signal, load))
+    rt.block_on(serve_loaded(
+        plan, host, known, options, ready, signal, load,
+    ))
 }
 
 /// [`serve_with`] on the caller's async runtime (Tokio's): resolves when the server has shut
@@ -179,13 +183,15 @@ pub async fn serve_async(
     signal: ShutdownSignal,
 ) -> Result<(), ExecError> {
     let load = |runtime: &crate::Runtime| Ok(runtime.compile(component)?.0);
-    serve_loaded(plan, host, options, ready, signal, load).await
+    let known = Known::Bytes(component);
+    serve_loaded(plan, host, known, options, ready, signal, load).await
 }
 
 /// [`serve_async`] of a component that `load` prepares for the serving engine.
 async fn serve_loaded(
     plan: &Plan,
     host: &HostPolicy,
+    known: Known<'_>,
     options: &ServeOptions,
     ready: impl FnOnce(SocketAddr) + Send,
     signal: ShutdownSignal,
@@ -195,7 +201,7 @@ async fn serve_loaded(
     // A request never reads the server's standard input, whatever the plan grants.
     let mut host = host.clone();
     host.serving = true;
-    let session = Session::new(plan, &host, Mode::Serve)?;
+    let session = Session::new(plan, &host, Mode::Serve, known)?;
     let pool = plan
         .policy
         .concurrency

@@ -128,3 +128,37 @@ fn a_server_refuses_a_component_that_requires_stdin() {
         }
     }
 }
+
+/// Attestation evidence names the component that runs, so an entry point given compiled code
+/// only (`Runtime::instantiate`, `run_component`) cannot attest: a plan granting `attest` is
+/// refused there (E0214), never attested with a component nobody checked. `Runtime::run`, which
+/// has the bytes, gets past that.
+#[test]
+fn attesting_needs_the_component_itself() {
+    let component = compose_wit::testing::component_from_wit(&[("greet.wit", GREET)], "provider");
+    let p =
+        plan("[components.greeter.capabilities]\nattest = \"required\"\n[grants]\nattest = true\n");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("host.key");
+    compose_runtime::trust::keys::generate(&key).unwrap();
+    let signer = || -> Box<dyn compose_runtime::trust::Signer + Send> {
+        Box::new(compose_runtime::trust::SigningKey::read(&key).unwrap())
+    };
+    let host = HostPolicy::default().attestation_key(signer());
+    let rt = Runtime::new(&p.policy).unwrap();
+    let compiled = rt.compile(&component).unwrap().0;
+    let inst = rt.instantiate(&p, &compiled, &host).err().unwrap();
+    assert_eq!(inst.code, Code::PlanNotImplemented, "{inst}");
+    assert!(inst.message.contains("compiled code only"), "{inst}");
+    let ran = rt.run_component(&p, &compiled, &[], &host).unwrap_err();
+    assert_eq!(ran.code, Code::PlanNotImplemented, "{ran}");
+    // With the bytes, the attestation is set up (this component exports no `wasi:cli/run`,
+    // so the run then fails for that reason).
+    let ran = rt.run(&p, &component, &[], &host).unwrap_err();
+    assert_ne!(ran.code, Code::PlanNotImplemented, "{ran}");
+    // Without a key, a required `attest` does not start.
+    let keyless = rt
+        .run(&p, &component, &[], &HostPolicy::default())
+        .unwrap_err();
+    assert_eq!(keyless.code, Code::ExecCapabilityRefused, "{keyless}");
+}

@@ -11,6 +11,8 @@
 //! - [`verify`]: checking bundles against the signers a plan or a host accepts, keyed or
 //!   keyless (a Fulcio certificate, its SCT and the transparency log, against a Sigstore
 //!   `trusted_root.json` given offline). The verifying key is never taken from the bundle.
+//! - [`evidence`]: attestation evidence a host signs for a guest (`std:attest`): fixed fields
+//!   in a DSSE envelope of its own payload type, and its verification against a nonce.
 //! - [`locate`]: where bundles are found (beside the artifact, in the blob store).
 //! - [`cache`]: verification results kept in a private blob store, so a warm run does not
 //!   check the same signatures again.
@@ -20,6 +22,7 @@
 
 pub mod cache;
 pub mod error;
+pub mod evidence;
 pub mod keys;
 pub mod locate;
 pub mod pkcs11;

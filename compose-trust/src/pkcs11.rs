@@ -199,6 +199,10 @@ impl Signer for TokenKey {
         &self.public
     }
 
+    fn in_token(&self) -> bool {
+        true
+    }
+
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TrustError> {
         let digest = sha2::Sha256::digest(message);
         let raw = self

@@ -22,6 +22,11 @@ pub trait Signer {
     fn public_key(&self) -> &PublicKey;
     /// A signature over `message`: DER ECDSA (P-256, SHA-256) or pure Ed25519.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TrustError>;
+    /// Whether the private key is inside a hardware or PKCS#11 token (it never leaves it),
+    /// rather than in this process's memory. Attestation evidence says which.
+    fn in_token(&self) -> bool {
+        false
+    }
 }
 
 impl Signer for SigningKey {
@@ -60,10 +65,20 @@ pub fn sign_statement(statement: &Statement, signer: &dyn Signer) -> Result<Stri
 /// [`sign_statement`] for a statement already serialized (e.g. as canonical JSON, which the
 /// envelope then carries byte for byte).
 pub fn sign_in_toto(payload: Vec<u8>, signer: &dyn Signer) -> Result<String, TrustError> {
-    let pae = sigstore_types::dsse::pae(IN_TOTO_PAYLOAD_TYPE, &payload);
+    sign_dsse(IN_TOTO_PAYLOAD_TYPE, payload, signer)
+}
+
+/// A bundle holding `payload` in a DSSE envelope of `payload_type`, signed over DSSE's
+/// pre-authentication encoding (which binds the type), as JSON.
+pub(crate) fn sign_dsse(
+    payload_type: &str,
+    payload: Vec<u8>,
+    signer: &dyn Signer,
+) -> Result<String, TrustError> {
+    let pae = sigstore_types::dsse::pae(payload_type, &payload);
     let signature = signer.sign(&pae)?;
     let envelope = DsseEnvelope::new(
-        IN_TOTO_PAYLOAD_TYPE,
+        payload_type,
         PayloadBytes::new(payload),
         DsseSignature::new(SignatureBytes::new(signature), KeyId::new("")),
     );

@@ -154,12 +154,6 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
             "components.probe.capabilities.audit",
         ),
         (
-            "attest-cap",
-            &["stdout", "attest"],
-            "",
-            "components.probe.capabilities.attest",
-        ),
-        (
             "determinism",
             &["stdio"],
             "[policy]\ndeterminism = \"required\"\n",

@@ -1,5 +1,5 @@
 //! What a plan may ask for that this release's hosts do not do yet: signatures on OCI sources,
-//! metrics, audit, attestation and tenancy. A plan that asks for one of them is refused
+//! metrics, audit, attesting whole runs (`observability.attest`) and tenancy. A plan that asks for one of them is refused
 //! (`E0214`) at emit, by `compose!` and at exec, never run as if it had not asked; `plan
 //! validate` stays a schema check, so such a plan is still a valid plan.
 //!
@@ -11,8 +11,7 @@ use super::names::join;
 use crate::Code;
 
 /// Capabilities whose host interfaces no host of this release implements.
-pub const UNIMPLEMENTED_CAPABILITIES: &[Capability] =
-    &[Capability::Metrics, Capability::Audit, Capability::Attest];
+pub const UNIMPLEMENTED_CAPABILITIES: &[Capability] = &[Capability::Metrics, Capability::Audit];
 
 /// Grants that make a run depend on the world outside the host, so that a plan requiring
 /// determinism cannot have them.
@@ -122,6 +121,13 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
                     ),
                 );
             }
+        }
+        if plan.grants.grants(Capability::Attest) {
+            refuse(
+                &mut out,
+                join("grants", Capability::Attest.as_str()),
+                "`policy.determinism = \"required\"`, but the plan grants `attest`, whose evidence carries the host's time and a random instance id, so a run could not be deterministic; remove the grant or the requirement".into(),
+            );
         }
     }
     out

@@ -12,3 +12,12 @@ wasmtime::component::bindgen!({
 pub struct TokenHandle {
     pub(super) name: String,
 }
+
+/// `std:attest`, in a module of its own (each `bindgen!` makes a `std` module).
+#[cfg(feature = "attest")]
+pub(super) mod attest {
+    wasmtime::component::bindgen!({
+        path: "../wit/std-attest",
+        world: "std:attest/attested",
+    });
+}

@@ -16,8 +16,19 @@ type AddToLinker = fn(&mut Linker<HostState>) -> wasmtime::Result<()>;
 
 /// The project's `std:*` packages this host implements, by the capability they are bound
 /// with, and how each is linked (only when the plan binds an import of it to the host).
-const LINKED: &[(Capability, &str, AddToLinker)] =
-    &[(Capability::Secrets, "std:secrets", add_secrets)];
+const LINKED: &[(Capability, &str, AddToLinker)] = &[
+    (Capability::Secrets, "std:secrets", add_secrets),
+    #[cfg(feature = "attest")]
+    (Capability::Attest, "std:attest", add_attest),
+];
+
+#[cfg(feature = "attest")]
+fn add_attest(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    super::bindings::attest::Attested::add_to_linker::<HostState, super::attest::HasAttest>(
+        linker,
+        |h| &mut h.attest,
+    )
+}
 
 fn add_secrets(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     super::bindings::SecretUser::add_to_linker::<HostState, super::secrets_store::HasSecrets>(

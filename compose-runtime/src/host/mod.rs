@@ -2,13 +2,16 @@
 //! store ([`HostState`]), one store setup and one linker builder shared by `exec run`,
 //! `exec serve`, embedded binaries and typed calls, and one file per WIT interface the host
 //! implements (`wasi` context, `wasi:http` outgoing requests, `std:secrets/store`,
-//! `std:secrets/operations`), with the `bindgen!` for the project's packages in `bindings.rs`.
+//! `std:secrets/operations`, `std:attest/attestation` with the `attest` feature), with the
+//! `bindgen!` for the project's packages in `bindings.rs`.
 //!
 //! Adding a host interface: its `bindgen!` in `bindings.rs`, a file here implementing it, its
 //! state in [`HostState`], and a row in `linker.rs`'s `LINKED` (its capability and how it is
 //! added to a linker); the package is already in `compose_model::host::HOST_PACKAGES`, and its
 //! refusal leaves `compose_model::plan::UNIMPLEMENTED_CAPABILITIES`.
 
+#[cfg(feature = "attest")]
+mod attest;
 mod bindings;
 mod http;
 mod linker;
@@ -17,6 +20,8 @@ mod secrets_store;
 mod state;
 mod wasi;
 
+#[cfg(feature = "attest")]
+pub(crate) use attest::Attestor;
 pub(crate) use linker::linker;
 pub use state::HostState;
-pub(crate) use state::{Mode, Session};
+pub(crate) use state::{Known, Mode, Session};

@@ -24,6 +24,8 @@ pub struct HostState {
     pub(crate) limits: Limits,
     http: WasiHttpCtx,
     outgoing: Outgoing,
+    #[cfg(feature = "attest")]
+    pub(super) attest: super::attest::AttestCtx,
 }
 
 impl HostState {
@@ -64,8 +66,21 @@ pub(crate) enum Mode {
     Serve,
 }
 
+/// What a session knows of the composed component it runs, for attestation evidence.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "attest"), allow(dead_code))]
+pub(crate) enum Known<'a> {
+    /// Its bytes (hashed only if the run is allowed `attest`).
+    Bytes(&'a [u8]),
+    /// Its digest.
+    Digest(Digest),
+    /// Nothing: only its compiled code was given.
+    Nothing,
+}
+
 /// What every store of one composition starts from, worked out once: the plan's limits, what
-/// the run is allowed, its secret grants and its deterministic seed.
+/// the run is allowed, its secret grants, its deterministic seed and what attestation evidence
+/// says.
 pub(crate) struct Session {
     pub(crate) plan: Plan,
     pub(crate) allowed: Effective,
@@ -74,13 +89,29 @@ pub(crate) struct Session {
     http: Arc<Vec<String>>,
     seed: Digest,
     program: String,
+    #[cfg(feature = "attest")]
+    attest: Option<Arc<super::attest::Attesting>>,
 }
 
 impl Session {
     /// Works out what `plan` is allowed under `host` (refusing a required capability the host
-    /// refuses, and what this host does not implement).
-    pub(crate) fn new(plan: &Plan, host: &HostPolicy, mode: Mode) -> Result<Session, ExecError> {
+    /// refuses, and what this host does not implement); `known` is what is known of the
+    /// component, which attestation evidence names.
+    pub(crate) fn new(
+        plan: &Plan,
+        host: &HostPolicy,
+        mode: Mode,
+        known: Known,
+    ) -> Result<Session, ExecError> {
         let allowed = Effective::compute(plan, host)?;
+        #[cfg(feature = "attest")]
+        let attest = if allowed.attest {
+            Some(super::attest::attesting(plan, host, mode, known)?)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "attest"))]
+        let _ = known;
         let default_name = match mode {
             Mode::Run => "main",
             Mode::Serve => "serve",
@@ -93,6 +124,8 @@ impl Session {
             plan: plan.clone(),
             allowed,
             mode,
+            #[cfg(feature = "attest")]
+            attest,
         })
     }
 
@@ -127,6 +160,8 @@ impl Session {
                     request,
                     secrets: SecretsCtx::new(self.secrets.clone(), http),
                 },
+                #[cfg(feature = "attest")]
+                attest: super::attest::AttestCtx::new(self.attest.clone()),
             },
         );
         store.limiter(|h| &mut h.limits);

@@ -158,6 +158,14 @@ impl SecretBackends {
         self.0.insert(scheme.to_owned(), backend);
     }
 
+    /// The schemes the host reads secrets for: the registered ones, `env` and `file`.
+    #[cfg(feature = "attest")]
+    pub(crate) fn schemes(&self) -> std::collections::BTreeSet<&str> {
+        let mut all: std::collections::BTreeSet<&str> = self.0.keys().map(|k| k.as_str()).collect();
+        all.extend(["env", "file"]);
+        all
+    }
+
     /// The backend for `scheme`, if the host has one.
     pub(crate) fn get(&self, scheme: &str) -> Option<Arc<dyn SecretBackend>> {
         if let Some(b) = self.0.get(scheme) {

@@ -1,4 +1,5 @@
-//! `composectl attest`: check the provenance `emit build --provenance` writes.
+//! `composectl attest`: check the provenance `emit build --provenance` writes, and the
+//! evidence hosts sign for guests (`std:attest`).
 //!
 //! Exit codes: 0 verified, 1 refused (the coded reason is printed), 2 usage or I/O.
 
@@ -45,85 +46,144 @@ pub enum AttestCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Verify attestation evidence a guest got from the host (`std:attest`: the report's
+    /// `evidence`, a Sigstore bundle): signed by one of `--key` (the host's attestation key,
+    /// never a key the bundle names), of the evidence payload type with exactly its fixed
+    /// fields, answering `--nonce`, naming `--plan` and `--component` when given, and not
+    /// older than `--max-age`. Prints what it says. Exit 0 verified, 1 refused (E0702 other
+    /// key, E0703 altered, E0705 not evidence, E0715 other nonce, E0716 other plan or
+    /// component, E0717 too old), 2 usage or I/O error.
+    VerifyEvidence {
+        /// The evidence (a Sigstore bundle), or `-` for standard input.
+        evidence: PathBuf,
+        /// The host's public attestation key (PEM); repeatable.
+        #[arg(long, value_name = "PUB", required = true)]
+        key: Vec<PathBuf>,
+        /// The nonce the guest was given to pass on, in hex (at most 64 bytes; empty if none).
+        #[arg(long, value_name = "HEX")]
+        nonce: String,
+        /// The plan the evidence must name (TOML or CBOR): its digest is compared.
+        #[arg(long, value_name = "PLAN")]
+        plan: Option<PathBuf>,
+        /// The composed component the evidence must name: its digest is compared.
+        #[arg(long, value_name = "WASM")]
+        component: Option<PathBuf>,
+        /// Refuse evidence made more than SECONDS ago.
+        #[arg(long, value_name = "SECONDS")]
+        max_age: Option<u64>,
+        /// Print `{"verified":true,"signer","evidence":{…}}`, or
+        /// `{"verified":false,"code","message"}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl AttestCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
-        let AttestCommand::Verify {
-            component,
-            provenance,
-            key,
-            plan,
-            json,
-        } = self;
-        let bytes = io::read(&component)?;
-        let bundle = io::read(&provenance)?;
-        let mut signers = Vec::new();
-        for k in &key {
-            signers.push(Accepted::Key(PublicKey::read(k)?));
+        match self {
+            AttestCommand::Verify {
+                component,
+                provenance,
+                key,
+                plan,
+                json,
+            } => verify_provenance(component, provenance, key, plan, json),
+            AttestCommand::VerifyEvidence {
+                evidence,
+                key,
+                nonce,
+                plan,
+                component,
+                max_age,
+                json,
+            } => super::evidence::verify(super::evidence::Args {
+                evidence,
+                key,
+                nonce,
+                plan,
+                component,
+                max_age,
+                json,
+            }),
         }
-        let policy = policy(signers, 1, None)?;
-        let name = component.display().to_string();
-        let files = [BundleFile {
-            origin: provenance.display().to_string(),
-            json: bundle,
-        }];
-        let verified = match verify::verify(&name, &Artifact::new(&bytes), &files, "", &policy) {
-            Ok(v) => v,
-            Err(e) => return refused(&e, json),
-        };
-        let Some(claim) = verified
-            .claims
-            .iter()
-            .find(|c| c.predicate_type == PREDICATE_TYPE)
-        else {
-            let e = TrustError::new(
-                Code::TrustMalformedBundle,
-                format!(
-                    "`{}` is signed, but it is not a provenance statement (its predicate type is not `{PREDICATE_TYPE}`); pass the file `emit build --provenance` wrote",
-                    provenance.display()
-                ),
-            );
-            return refused(&e, json);
-        };
-        let named = Named::of(&claim.predicate);
-        let plan_digest = match &plan {
-            Some(p) => match check_plan(p, &named)? {
-                Ok(d) => Some(d),
-                Err(e) => return refused(&e, json),
-            },
-            None => None,
-        };
-        if json {
-            io::println(json!({
-                "verified": true,
-                "component": component,
-                "digest": verified.digest.to_string(),
-                "plan_digest": named.plan.map(|d| d.to_string()),
-                "plan_checked": plan_digest.is_some(),
-                "builder": named.builder,
-                "signers": verified.signers,
-            }))?;
-        } else {
-            eprintln!(
-                "verified the provenance of {} ({}): built by {} from the plan {}{}, signed by {}",
-                component.display(),
-                verified.digest,
-                named.builder,
-                named
-                    .plan
-                    .map_or_else(|| "(none named)".into(), |d| d.to_string()),
-                if plan_digest.is_some() {
-                    ", whose inputs are the ones named"
-                } else {
-                    ""
-                },
-                verified.signers.join(", ")
-            );
-        }
-        Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `attest verify`.
+fn verify_provenance(
+    component: PathBuf,
+    provenance: PathBuf,
+    key: Vec<PathBuf>,
+    plan: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    let bytes = io::read(&component)?;
+    let bundle = io::read(&provenance)?;
+    let mut signers = Vec::new();
+    for k in &key {
+        signers.push(Accepted::Key(PublicKey::read(k)?));
+    }
+    let policy = policy(signers, 1, None)?;
+    let name = component.display().to_string();
+    let files = [BundleFile {
+        origin: provenance.display().to_string(),
+        json: bundle,
+    }];
+    let verified = match verify::verify(&name, &Artifact::new(&bytes), &files, "", &policy) {
+        Ok(v) => v,
+        Err(e) => return refused(&e, json),
+    };
+    let Some(claim) = verified
+        .claims
+        .iter()
+        .find(|c| c.predicate_type == PREDICATE_TYPE)
+    else {
+        let e = TrustError::new(
+            Code::TrustMalformedBundle,
+            format!(
+                "`{}` is signed, but it is not a provenance statement (its predicate type is not `{PREDICATE_TYPE}`); pass the file `emit build --provenance` wrote",
+                provenance.display()
+            ),
+        );
+        return refused(&e, json);
+    };
+    let named = Named::of(&claim.predicate);
+    let plan_digest = match &plan {
+        Some(p) => match check_plan(p, &named)? {
+            Ok(d) => Some(d),
+            Err(e) => return refused(&e, json),
+        },
+        None => None,
+    };
+    if json {
+        io::println(json!({
+            "verified": true,
+            "component": component,
+            "digest": verified.digest.to_string(),
+            "plan_digest": named.plan.map(|d| d.to_string()),
+            "plan_checked": plan_digest.is_some(),
+            "builder": named.builder,
+            "signers": verified.signers,
+        }))?;
+    } else {
+        eprintln!(
+            "verified the provenance of {} ({}): built by {} from the plan {}{}, signed by {}",
+            component.display(),
+            verified.digest,
+            named.builder,
+            named
+                .plan
+                .map_or_else(|| "(none named)".into(), |d| d.to_string()),
+            if plan_digest.is_some() {
+                ", whose inputs are the ones named"
+            } else {
+                ""
+            },
+            verified.signers.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a provenance predicate names.

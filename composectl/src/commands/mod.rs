@@ -4,6 +4,7 @@ pub mod attest;
 pub mod cbor;
 pub mod completions;
 pub mod emit;
+pub mod evidence;
 pub mod exec;
 pub mod man;
 pub mod plan;

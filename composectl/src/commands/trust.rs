@@ -111,7 +111,7 @@ impl SignWith {
 pub fn open_signer(
     key: Option<&Path>,
     pkcs11: Option<&str>,
-) -> Result<Option<Box<dyn Signer>>, TrustError> {
+) -> Result<Option<Box<dyn Signer + Send>>, TrustError> {
     Ok(match (key, pkcs11) {
         (Some(k), _) => Some(Box::new(SigningKey::read(k)?)),
         (None, Some(label)) => Some(Box::new(TokenKey::from_env(label)?)),

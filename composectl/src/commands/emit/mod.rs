@@ -162,7 +162,7 @@ impl EmitCommand {
                 &output,
                 &emitted,
                 started_on.as_deref(),
-                signer.as_deref(),
+                signer.as_deref().map(|s| s as &dyn compose_trust::Signer),
             ) {
                 Ok(b) => Some(b),
                 Err(e) => return trust_refusal(e),

@@ -46,6 +46,16 @@ pub struct Input {
     /// SoftHSM2's) when `PKCS11_PIN` is set.
     #[arg(long = "reveal", value_name = "TOKEN")]
     reveal: Vec<String>,
+    /// Sign `std:attest` evidence with this private key (PEM, as `trust keygen` writes) for
+    /// guests the plan grants `attest`; `attest verify-evidence` checks it with the public
+    /// key. Without a key a required `attest` is refused, an optional one gets `unavailable`.
+    #[arg(long, value_name = "KEY", conflicts_with = "attest_pkcs11")]
+    attest_key: Option<PathBuf>,
+    /// Sign `std:attest` evidence with a key inside a PKCS#11 token (`PKCS11_MODULE`,
+    /// `PKCS11_PIN`), by label; the evidence says `pkcs11`. The module is then not also a
+    /// backend for `pkcs11:` secrets in the same run (it is initialized once per process).
+    #[arg(long, value_name = "LABEL")]
+    attest_pkcs11: Option<String>,
     /// The blob store for emitted components and compiled code.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -224,9 +234,20 @@ impl Input {
             cache_dir,
             no_cache,
             trust,
+            attest_key,
+            attest_pkcs11,
             json_out: _,
         } = self;
         let mut host = HostPolicy::default();
+        // The key is opened first: one that cannot sign stops before anything runs.
+        match super::trust::open_signer(attest_key.as_deref(), attest_pkcs11.as_deref()) {
+            Ok(Some(signer)) => host = host.attestation_key(signer),
+            Ok(None) => {}
+            Err(e) => {
+                out.error(e.code, &e.message, &e.to_string())?;
+                return Ok(None);
+            }
+        }
         for name in &refuse {
             let cap = Capability::parse(name).ok_or_else(|| {
                 let all: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
@@ -240,7 +261,10 @@ impl Input {
         if let Ok(vault) = compose_runtime::secrets::VaultBackend::from_env() {
             host = host.secret_backend("vault", vault);
         }
-        if std::env::var_os("PKCS11_PIN").is_some() {
+        // A PKCS#11 module is initialized once per process, and the attestation key holds it:
+        // with `--attest-pkcs11` there is no `pkcs11:` secret backend (a plan requiring one is
+        // refused, E0501).
+        if std::env::var_os("PKCS11_PIN").is_some() && attest_pkcs11.is_none() {
             let hsm = compose_runtime::secrets::Pkcs11Backend::from_env()
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             host = host.secret_backend("pkcs11", hsm);
