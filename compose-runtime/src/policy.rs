@@ -178,6 +178,12 @@ impl Effective {
             ));
         }
         let g = &plan.grants;
+        if g.grants(Capability::Attest) && !cfg!(feature = "attest") {
+            return Err(ExecError::new(
+                Code::PlanNotImplemented,
+                "the plan grants `attest`, but this build of compose-runtime has no `attest` feature, so no evidence could be signed; turn the feature on, or remove the grant",
+            ));
+        }
         let mut e = Effective::default();
         for (name, c) in &plan.components {
             let caps = &c.capabilities;
@@ -260,21 +266,13 @@ impl Effective {
 
 /// Whether `attest` is allowed: granted, not refused, and the host has a key (a required
 /// request without one is an error saying how to give one). A build without the `attest`
-/// feature cannot sign evidence, so a grant there is refused as not implemented (`E0214`).
+/// feature refused a grant of it already, as not implemented (`E0214`).
 fn allow_attest(
     component: &str,
     need: Need,
     granted: bool,
     host: &HostPolicy,
 ) -> Result<bool, ExecError> {
-    if granted && !cfg!(feature = "attest") {
-        return Err(ExecError::new(
-            Code::PlanNotImplemented,
-            format!(
-                "`{component}` is granted `attest`, but this build of compose-runtime has no `attest` feature, so no evidence could be signed; turn the feature on, or remove the request and the grant"
-            ),
-        ));
-    }
     if granted && !host.refuses(Capability::Attest) && !host.can_attest() {
         if need == Need::Required {
             return Err(ExecError::new(

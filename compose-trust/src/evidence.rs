@@ -46,7 +46,9 @@ pub const MAX_NONCE: usize = 64;
 /// How far in the future (clock skew between host and verifier) evidence may be dated.
 const SKEW: Duration = Duration::from_secs(300);
 
-/// The evidence that signed a report.
+/// The evidence that signed a report, as the host says: `pkcs11` when its signer reports a key
+/// inside a token ([`Signer::in_token`]), `software-key` otherwise. It is the host's own claim,
+/// as trustworthy as the key that signs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvidenceKind {
@@ -379,4 +381,97 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .chunks(2)
         .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+
+    fn key() -> (tempfile::TempDir, SigningKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        crate::keys::generate(&path).unwrap();
+        let k = SigningKey::read(&path).unwrap();
+        (dir, k)
+    }
+
+    fn subject() -> Subject {
+        let d = Digest::of(b"x");
+        Subject {
+            plan: d,
+            component: d,
+            host: Host {
+                runtime: "r".into(),
+                wasmtime: "w".into(),
+                target: "t".into(),
+                engine: d,
+                policy: d,
+            },
+        }
+    }
+
+    /// Evidence dated in the future (a host clock far ahead, or forged dates) is refused.
+    #[test]
+    fn evidence_from_the_future_is_refused() {
+        let (_dir, k) = key();
+        let (_, mut e) = make(&subject(), b"n", &[0; 16], &k).unwrap();
+        let keys = [k.public_key().clone()];
+        let expected = Expected {
+            nonce: b"n",
+            ..Default::default()
+        };
+        for (at, ok) in [
+            ("2000-01-01T00:00:00Z", true),
+            ("2999-01-01T00:00:00Z", false),
+        ] {
+            e.issued_at = at.into();
+            let payload =
+                serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
+            let bundle = sign_dsse(PAYLOAD_TYPE, payload, &k).unwrap();
+            let r = verify(bundle.as_bytes(), &keys, &expected);
+            assert_eq!(r.is_ok(), ok, "{at}: {r:?}");
+            if !ok {
+                assert_eq!(r.unwrap_err().code, Code::TrustEvidenceStale);
+            }
+        }
+        // An old one is refused only with a maximum age.
+        let old = Expected {
+            max_age: Some(Duration::from_secs(3600)),
+            ..expected
+        };
+        e.issued_at = "2000-01-01T00:00:00Z".into();
+        let payload = serde_json_canonicalizer::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
+        let bundle = sign_dsse(PAYLOAD_TYPE, payload, &k).unwrap();
+        assert_eq!(
+            verify(bundle.as_bytes(), &keys, &old).unwrap_err().code,
+            Code::TrustEvidenceStale
+        );
+    }
+
+    /// Signed evidence with a field added, or of another type, is not evidence.
+    #[test]
+    fn only_the_fixed_fields_are_evidence() {
+        let (_dir, k) = key();
+        let (_, e) = make(&subject(), b"n", &[0; 16], &k).unwrap();
+        let keys = [k.public_key().clone()];
+        let expected = Expected {
+            nonce: b"n",
+            ..Default::default()
+        };
+        let mut extra = serde_json::to_value(&e).unwrap();
+        extra["claims"] = serde_json::json!("anything");
+        let mut typed = serde_json::to_value(&e).unwrap();
+        typed["_type"] = serde_json::json!("https://in-toto.io/Statement/v1");
+        for v in [extra, typed] {
+            let bundle = sign_dsse(PAYLOAD_TYPE, serde_json::to_vec(&v).unwrap(), &k).unwrap();
+            let err = verify(bundle.as_bytes(), &keys, &expected).unwrap_err();
+            assert_eq!(err.code, Code::TrustMalformedBundle, "{err}");
+        }
+        // Over-long nonces are never signed.
+        assert_eq!(
+            make(&subject(), &[0; 65], &[0; 16], &k).unwrap_err().code,
+            Code::TrustEvidenceNonce
+        );
+    }
 }

@@ -114,6 +114,9 @@ attest = {grant}
         if !args.contains(&"--key") {
             all.extend(["--key", "host.key.pub"]);
         }
+        if !args.contains(&"--component") {
+            all.push("--any-component");
+        }
         all.extend(args);
         let o = self.run(&all);
         let json = serde_json::from_slice(&o.stdout)
@@ -208,14 +211,90 @@ fn a_guest_gets_evidence_that_the_verifier_checks() {
         NONCE,
         "--plan",
         &plan,
+        "--component",
+        "attested.wasm",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("verified software-key evidence")
-            && text(&o.stderr).contains("the plan is the one given"),
+            && text(&o.stderr).contains("the plan and component are the ones given"),
         "{}",
         text(&o.stderr)
     );
+    // The component must be named, or any component accepted in so many words: the plan's
+    // digest alone does not say which code ran.
+    let o = s.run(&[
+        "attest",
+        "verify-evidence",
+        &file,
+        "--key",
+        "host.key.pub",
+        "--nonce",
+        NONCE,
+        "--plan",
+        &plan,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--component"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// A composed component run with `--plan` is named by its own digest, with that plan's.
+#[test]
+fn evidence_names_the_component_that_runs_with_a_plan_given() {
+    let s = Setup::new();
+    let plan = s.plan("attested", "required", true, "");
+    assert!(
+        s.run(&["emit", "build", &plan, "-o", "a.wasm"])
+            .status
+            .success()
+    );
+    // Other bytes of the same composition: a custom section appended.
+    let mut other = std::fs::read(s.path("a.wasm")).unwrap();
+    other.extend_from_slice(&[0, 4, 1, b'x', 1, 2]);
+    std::fs::write(s.path("b.wasm"), &other).unwrap();
+    for wasm in ["a.wasm", "b.wasm"] {
+        let o = s.exec(
+            wasm,
+            &["--plan", &plan, "--attest-key", "host.key"],
+            &["attest", NONCE],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        std::fs::write(s.path("e.json"), &o.stdout).unwrap();
+        let (code, json) = s.verify("e.json", NONCE, &["--plan", &plan, "--component", wasm]);
+        assert_eq!(code, Some(0), "{wasm}: {json}");
+        let theirs = if wasm == "a.wasm" { "b.wasm" } else { "a.wasm" };
+        assert_eq!(
+            refused(s.verify("e.json", NONCE, &["--component", theirs])),
+            "E0716",
+            "{wasm}"
+        );
+    }
+    // A recorded plan run without `--plan` can be granted `attest` with `--allow`.
+    let o = s.exec(
+        "a.wasm",
+        &[
+            "--allow",
+            "attest",
+            "--allow",
+            "stdio",
+            "--allow",
+            "args",
+            "--attest-key",
+            "host.key",
+        ],
+        &["available"],
+    );
+    assert_eq!(text(&o.stdout), "software-key\n", "{}", text(&o.stderr));
 }
 
 #[test]
@@ -226,7 +305,7 @@ fn evidence_for_another_nonce_plan_component_or_time_is_refused() {
     let file = s.evidence(&plan, NONCE, "evidence.json");
     std::fs::write(s.path("other.wasm"), b"\0asm\x01\0\0\0").unwrap();
     assert_eq!(refused(s.verify(&file, "00", &[])), "E0715");
-    assert_eq!(refused(s.verify(&file, "", &[])), "E0715");
+    assert_eq!(refused(s.verify(&file, "", &["--max-age", "600"])), "E0715");
     assert_eq!(
         refused(s.verify(&file, NONCE, &["--plan", &other])),
         "E0716"
@@ -239,6 +318,21 @@ fn evidence_for_another_nonce_plan_component_or_time_is_refused() {
         refused(s.verify(&file, NONCE, &["--max-age", "0"])),
         "E0717"
     );
+    // An empty nonce proves nothing about when: only with a maximum age.
+    let empty = s.evidence(&plan, "", "empty.json");
+    let o = s.run(&[
+        "attest",
+        "verify-evidence",
+        &empty,
+        "--key",
+        "host.key.pub",
+        "--nonce",
+        "",
+        "--any-component",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--max-age"), "{}", text(&o.stderr));
+    assert_eq!(s.verify(&empty, "", &["--max-age", "600"]).0, Some(0));
     // A nonce that is not hex, or too long to be one, is a usage error.
     for bad in ["xyz", &"00".repeat(65)] {
         let o = s.run(&[
@@ -249,6 +343,7 @@ fn evidence_for_another_nonce_plan_component_or_time_is_refused() {
             "host.key.pub",
             "--nonce",
             bad,
+            "--any-component",
         ]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
         assert!(
@@ -287,6 +382,42 @@ fn altered_foreign_or_misused_evidence_is_refused() {
     std::fs::write(s.path("retyped.json"), serde_json::to_vec(&t).unwrap()).unwrap();
     let code = refused(s.verify("retyped.json", NONCE, &[]));
     assert_eq!(code, "E0705", "not evidence by its type");
+    // Nor does the retyped envelope pass as a statement where statements are checked.
+    assert!(
+        s.run(&["emit", "build", &plan, "-o", "attested.wasm"])
+            .status
+            .success()
+    );
+    for args in [
+        vec![
+            "trust",
+            "verify",
+            "attested.wasm",
+            "--bundle",
+            "retyped.json",
+            "--key",
+            "host.key.pub",
+            "--json",
+        ],
+        vec![
+            "attest",
+            "verify",
+            "attested.wasm",
+            "--provenance",
+            "retyped.json",
+            "--key",
+            "host.key.pub",
+            "--json",
+        ],
+    ] {
+        let o = s.run(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("\"verified\":false"),
+            "{args:?}: {}",
+            text(&o.stdout)
+        );
+    }
     // Not a bundle at all.
     std::fs::write(s.path("junk.json"), b"{}").unwrap();
     assert_eq!(refused(s.verify("junk.json", NONCE, &[])), "E0705");
@@ -432,6 +563,14 @@ fn attest_is_deny_by_default() {
     let o = s.exec(&plan, &key, &["attest", NONCE]);
     assert!(
         text(&o.stderr).contains("error[E0214]") && text(&o.stderr).contains("grants.attest"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A key for a plan that grants no `attest` signs nothing, and says so.
+    let plan = s.plan("nogrant", "optional", false, "");
+    let o = s.exec(&plan, &key, &["available"]);
+    assert!(
+        text(&o.stderr).contains("grants no `attest`"),
         "{}",
         text(&o.stderr)
     );

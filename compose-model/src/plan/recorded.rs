@@ -68,7 +68,8 @@ impl Allow {
             | Capability::Stderr
             | Capability::Args
             | Capability::Clocks
-            | Capability::Random => match value {
+            | Capability::Random
+            | Capability::Attest => match value {
                 None => Allow::Flag(cap),
                 Some(_) => return Err(bad("this capability is granted as a whole, with no value")),
             },
@@ -112,7 +113,7 @@ impl Allow {
             }
             _ => {
                 return Err(bad(
-                    "this host does not implement it, so nothing can grant it",
+                    "this host does not implement it (`std:metrics`, `std:audit`), so nothing can grant it",
                 ));
             }
         })

@@ -93,6 +93,8 @@ pub(crate) fn attesting(
         "reveal": host.reveal,
         "secretBackends": host.secret_backends.schemes(),
         "serving": host.serving,
+        "inputsChecked": host.inputs_checked,
+        "planFolder": host.plan_folder.as_ref().map(|p| p.display().to_string()),
     });
     Ok(Arc::new(Attesting {
         subject: Subject {

@@ -88,8 +88,13 @@ pub(crate) fn check_imports(
                 return Err(ExecError::new(
                     Code::ExecImportRefused,
                     format!(
-                        "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide",
-                        capability.as_str()
+                        "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide{}",
+                        capability.as_str(),
+                        if *capability == Capability::Attest {
+                            " (compose-runtime's `attest` feature is off)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

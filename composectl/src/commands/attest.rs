@@ -59,15 +59,22 @@ pub enum AttestCommand {
         /// The host's public attestation key (PEM); repeatable.
         #[arg(long, value_name = "PUB", required = true)]
         key: Vec<PathBuf>,
-        /// The nonce the guest was given to pass on, in hex (at most 64 bytes; empty if none).
+        /// The nonce the guest was given to pass on, in hex (at most 64 bytes). An empty one
+        /// proves nothing about when the evidence was made, so it needs `--max-age`.
         #[arg(long, value_name = "HEX")]
         nonce: String,
         /// The plan the evidence must name (TOML or CBOR): its digest is compared.
         #[arg(long, value_name = "PLAN")]
         plan: Option<PathBuf>,
-        /// The composed component the evidence must name: its digest is compared.
-        #[arg(long, value_name = "WASM")]
+        /// The composed component the evidence must name: its digest is compared. Required
+        /// (the plan's digest alone does not say which code ran: a plan's `path` sources are
+        /// named, not hashed), unless `--any-component`.
+        #[arg(long, value_name = "WASM", required_unless_present = "any_component")]
         component: Option<PathBuf>,
+        /// Accept evidence for any component (only the signature, nonce, plan and age are
+        /// checked): say so explicitly.
+        #[arg(long, conflicts_with = "component")]
+        any_component: bool,
         /// Refuse evidence made more than SECONDS ago.
         #[arg(long, value_name = "SECONDS")]
         max_age: Option<u64>,
@@ -95,6 +102,7 @@ impl AttestCommand {
                 nonce,
                 plan,
                 component,
+                any_component: _,
                 max_age,
                 json,
             } => super::evidence::verify(super::evidence::Args {

@@ -36,6 +36,11 @@ pub fn verify(args: Args) -> Result<ExitCode> {
                 args.nonce
             ))
         })?;
+    if nonce.is_empty() && args.max_age.is_none() {
+        return Err(Coded::usage(
+            "an empty `--nonce` lets anyone replay the evidence for ever: give the nonce you sent, or bound its age with `--max-age SECONDS`",
+        ));
+    }
     let bundle = io::read(&args.evidence)?;
     let mut keys = Vec::new();
     for k in &args.key {

@@ -31,7 +31,7 @@ pub struct Input {
     #[arg(long)]
     plan: Option<PathBuf>,
     /// Grant a component run without `--plan` what its recorded plan cannot give by itself
-    /// (repeatable): stdin, stdout, stderr, stdio, args, clocks, random, env=NAME,
+    /// (repeatable): stdin, stdout, stderr, stdio, args, clocks, random, attest, env=NAME,
     /// dirs=HOST::GUEST[::rw] (read-only unless `::rw`; HOST relative to the current
     /// directory), network=HOST:PORT, http=HOST[:PORT], secrets=TOKEN=REFERENCE.
     #[arg(long = "allow", value_name = "CAP[=VALUE]", conflicts_with = "plan")]
@@ -240,6 +240,7 @@ impl Input {
         } = self;
         let mut host = HostPolicy::default();
         // The key is opened first: one that cannot sign stops before anything runs.
+        let attest_signer = attest_key.is_some() || attest_pkcs11.is_some();
         match super::trust::open_signer(attest_key.as_deref(), attest_pkcs11.as_deref()) {
             Ok(Some(signer)) => host = host.attestation_key(signer),
             Ok(None) => {}
@@ -337,6 +338,16 @@ impl Input {
                 }
             }
         };
+        if attest_pkcs11.is_some() && plan.secrets.values().any(|r| r.scheme() == "pkcs11") {
+            return Err(Coded::usage(
+                "the plan reads `pkcs11:` secrets, and `--attest-pkcs11` holds the PKCS#11 module (it is initialized once per process), so both cannot be used in one run; sign evidence with `--attest-key KEY` instead",
+            ));
+        }
+        if attest_signer && !plan.grants.grants(Capability::Attest) {
+            eprintln!(
+                "warning: an attestation key was given, but the plan grants no `attest`: no evidence will be signed"
+            );
+        }
         let component = Hashed::new(component);
         if trust.require_signature {
             let wasm_input = is_wasm.then_some(input.as_path());
