@@ -95,6 +95,22 @@ pub fn generate(
     } else {
         quote!()
     };
+    // A plan that names an audit log or grants `audit` needs the runtime's audit log: without
+    // it, fail when the crate is compiled (as at load, E0214), naming the feature.
+    let plan = &bundle.plan;
+    let needs_audit = if plan.observability.audit.is_some()
+        || plan.grants.grants(compose_model::plan::Capability::Audit)
+    {
+        let message = format!(
+            "E0214: `{name}` names an audit log or grants `audit`, and compose-runtime is built without its `audit` feature, so nothing would be recorded; depend on compose-runtime with `features = [\"audit\"]`, or remove them"
+        );
+        let message = message.replace('{', "{{").replace('}', "}}");
+        quote!(
+            const _: () = ::core::assert!(::compose_runtime::AUDIT, #message);
+        )
+    } else {
+        quote!()
+    };
     let provenance = match &bundle.provenance {
         Some((_, bytes)) => {
             // As a literal, not `include_bytes!` of the file: another build writing the same
@@ -149,6 +165,7 @@ pub fn generate(
 
         #needs_compiler
         #needs_attest
+        #needs_audit
 
         impl #type_name {
             /// The plan, component and precompiled code embedded in this binary.

@@ -227,6 +227,19 @@ codes! {
     /// Attestation evidence is older than the verifier accepts, or dated in the future.
     TrustEvidenceStale = "E0717", "the evidence is too old, or dated in the future";
 
+    // The audit log.
+    /// The audit log could not be opened, written, flushed or synced (the sink failed).
+    AuditSink = "E0801", "the audit log could not be written";
+    /// Another writer holds the audit log's lock.
+    AuditLocked = "E0802", "another writer holds the audit log";
+    /// A record does not verify (checksum, encoding, index, or the checkpoint's tree): the
+    /// message names the first bad index.
+    AuditTampered = "E0803", "the audit log was altered, cut or extended after its checkpoint";
+    /// A checkpoint is unreadable, or not signed by an accepted key.
+    AuditCheckpoint = "E0804", "the checkpoint is malformed or not signed by an accepted key";
+    /// The log does not extend a checkpoint trusted earlier (it was cut or rewritten).
+    AuditNotExtended = "E0805", "the audit log does not extend the trusted checkpoint";
+
     // The command line.
     /// `composectl` was called wrongly: an unknown option, a missing or malformed argument, or
     /// options that contradict each other. Nothing was run.

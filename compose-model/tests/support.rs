@@ -131,12 +131,11 @@ fn thresholds_and_crate_sources_are_checked() {
 
 #[test]
 fn observability_and_tenancy_are_refused() {
+    // An audit log file is implemented (compose-runtime's `audit` feature): kept.
+    let log = format!("{BASE}[observability]\naudit = \"file:audit.log\"\naudit-required = true\n");
+    assert_eq!(refused(&log), Vec::<String>::new());
     for (extra, path) in [
         ("[observability]\nmetrics = true\n", "observability.metrics"),
-        (
-            "[observability]\naudit = \"file:audit.log\"\n",
-            "observability.audit",
-        ),
         (
             "[observability]\naudit = \"stderr\"\n",
             "observability.audit",
@@ -150,14 +149,18 @@ fn observability_and_tenancy_are_refused() {
 
 #[test]
 fn unimplemented_capabilities_are_refused_when_granted_or_bound() {
-    // `attest` is implemented (`std:attest`, compose-runtime's `attest` feature): granted, it
-    // is kept.
-    let attest = BASE.replace(
-        "capabilities = { stdout = \"required\" }",
-        "capabilities = { stdout = \"required\", attest = \"required\" }",
-    ) + "attest = true\n";
-    assert_eq!(refused(&attest), Vec::<String>::new());
-    for cap in ["metrics", "audit"] {
+    // `attest` and `audit` are implemented (`std:attest`, `std:audit`, compose-runtime's
+    // features): granted, they are kept.
+    for cap in ["attest", "audit"] {
+        let granted = BASE.replace(
+            "capabilities = { stdout = \"required\" }",
+            &format!("capabilities = {{ stdout = \"required\", {cap} = \"required\" }}"),
+        ) + &format!("{cap} = true\n");
+        assert_eq!(refused(&granted), Vec::<String>::new(), "{cap}");
+    }
+    // `metrics` is not: granted, requested optionally, or bound.
+    {
+        let cap = "metrics";
         let granted = BASE.replace(
             "capabilities = { stdout = \"required\" }",
             &format!("capabilities = {{ stdout = \"required\", {cap} = \"required\" }}"),
@@ -211,6 +214,7 @@ fn determinism_with_outside_inputs_is_refused() {
         ),
         // Evidence carries the host's time and a random instance id.
         ("attest = \"required\"", "attest = true", "grants.attest"),
+        ("audit = \"required\"", "audit = true", "grants.audit"),
     ];
     for (request, grant, path) in cases {
         let text = format!(
@@ -300,4 +304,13 @@ fn streams_are_checked_like_other_capabilities() {
         codes(&format!("{BASE}stdio = true\n")),
         [Code::PlanConflictingFields]
     );
+}
+
+#[test]
+fn audit_required_needs_an_audit_log() {
+    let plan = format!("{BASE}[observability]\naudit-required = true\n");
+    let errors = compose_model::plan::from_toml(&plan).expect_err("invalid");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, Code::PlanBadValue);
+    assert_eq!(errors[0].path, "observability.audit-required");
 }

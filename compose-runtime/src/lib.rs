@@ -19,6 +19,7 @@
 //! `macros` (on by default) re-exports `compose!`.
 #![deny(missing_docs)]
 
+pub mod audit;
 mod composition;
 mod embedded;
 mod engine;
@@ -33,6 +34,10 @@ mod serve;
 #[cfg(feature = "signatures")]
 mod signed;
 
+/// The audit log's records, keys and checkpoints (`compose-audit`), for hosts that open an
+/// [`audit::AuditLog`].
+#[cfg(feature = "audit")]
+pub use compose_audit;
 /// Re-exported for generated code and hosts: the plan model and digests.
 pub use compose_model;
 /// Signatures (`compose-trust`): keys and bundles for `Builder::require_signature`, and the
@@ -52,6 +57,9 @@ pub const JIT: bool = cfg!(feature = "jit");
 /// Whether this build signs `std:attest` evidence (compose-runtime's `attest` feature). Without
 /// it a plan that grants `attest` is refused (`E0214`).
 pub const ATTEST: bool = cfg!(feature = "attest");
+/// Whether this build writes audit logs (compose-runtime's `audit` feature). Without it a plan
+/// that names an audit log or grants `audit` is refused (`E0214`).
+pub const AUDIT: bool = cfg!(feature = "audit");
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
 

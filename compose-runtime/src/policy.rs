@@ -32,6 +32,9 @@ pub struct HostPolicy {
     /// The key that signs `std:attest` evidence; see [`HostPolicy::attestation_key`].
     #[cfg(feature = "attest")]
     pub(crate) attestation: Option<crate::host::Attestor>,
+    /// The audit log; see [`HostPolicy::audit_log`].
+    #[cfg(feature = "audit")]
+    pub(crate) audit: Option<crate::audit::AuditLog>,
 }
 
 impl HostPolicy {
@@ -86,6 +89,15 @@ impl HostPolicy {
         self
     }
 
+    /// Writes audit records to `log`, which must be the file the plan names
+    /// (`observability.audit = "file:PATH"`; [`crate::audit::AuditLog::plan_path`]). A plan
+    /// that names a log is refused (`E0801`) by a host given none, never run unaudited.
+    #[cfg(feature = "audit")]
+    pub fn audit_log(mut self, log: crate::audit::AuditLog) -> Self {
+        self.audit = Some(log);
+        self
+    }
+
     /// Whether the host has an attestation key.
     fn can_attest(&self) -> bool {
         #[cfg(feature = "attest")]
@@ -132,6 +144,8 @@ pub struct Effective {
     pub secrets: Vec<String>,
     /// `std:attest` evidence, signed with the host's attestation key.
     pub attest: bool,
+    /// `std:audit`: records of the guest's own in the plan's audit log.
+    pub audit: bool,
 }
 
 impl Effective {
@@ -184,6 +198,12 @@ impl Effective {
                 "the plan grants `attest`, but this build of compose-runtime has no `attest` feature, so no evidence could be signed; turn the feature on, or remove the grant",
             ));
         }
+        if g.grants(Capability::Audit) && !cfg!(feature = "audit") {
+            return Err(ExecError::new(
+                Code::PlanNotImplemented,
+                "the plan grants `audit`, but this build of compose-runtime has no `audit` feature, so no record could be written; turn the feature on, or remove the grant",
+            ));
+        }
         let mut e = Effective::default();
         for (name, c) in &plan.components {
             let caps = &c.capabilities;
@@ -206,6 +226,17 @@ impl Effective {
             }
             if let Some(need) = caps.flag_need(Capability::Attest) {
                 e.attest |= allow_attest(name, need, g.grants(Capability::Attest), host)?;
+            }
+            if let Some(need) = caps.flag_need(Capability::Audit) {
+                let granted = g.grants(Capability::Audit);
+                if granted && plan.observability.audit.is_none() && !host.refuses(Capability::Audit)
+                {
+                    if need == Need::Required {
+                        return Err(crate::audit::no_log(name));
+                    }
+                } else {
+                    e.audit |= allow(name, Capability::Audit, need, granted, host)?;
+                }
             }
             if let Some(r) = &caps.env {
                 for n in &r.names {

@@ -47,6 +47,24 @@ impl Runtime {
         component: &Component,
         args: &[String],
     ) -> Result<u8, ExecError> {
+        let audit = &session.audit;
+        audit.host("run.start", &[])?;
+        let result = self.run_command(session, component, args);
+        let outcome = match &result {
+            Ok(code) => format!("exit {code}"),
+            Err(e) => e.code.as_str().to_owned(),
+        };
+        audit.stop("run.stop", &outcome)?;
+        result
+    }
+
+    /// Instantiates and calls `wasi:cli/run`.
+    fn run_command(
+        &self,
+        session: &Session,
+        component: &Component,
+        args: &[String],
+    ) -> Result<u8, ExecError> {
         let (mut store, linker) = self.prepare(session, component, args)?;
         let policy = &session.plan.policy;
         let command = match Command::instantiate(&mut store, component, &linker) {

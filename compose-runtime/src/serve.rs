@@ -94,6 +94,8 @@ struct Service {
     pre: ProxyPre<HostState>,
     session: Session,
     next_id: AtomicU64,
+    /// Stops the server: when the audit log the plan requires has failed.
+    stop: watch::Sender<bool>,
 }
 
 impl crate::Runtime {
@@ -210,15 +212,22 @@ async fn serve_loaded(
     let runtime = crate::Runtime::from_engine(engine)?;
     let component = load(&runtime)?;
     let pre = prepare(&runtime, &session, &component)?;
+    session.audit.host("serve.start", &[])?;
     let service = Arc::new(Service {
         pre,
         session,
         next_id: AtomicU64::new(1),
+        stop: stop_tx.clone(),
     });
-    accept_loop(service, options, ready, stop_tx, stop_rx).await?;
+    let served = accept_loop(service.clone(), options, ready, stop_tx, stop_rx).await;
+    let outcome = match &served {
+        Ok(()) => "stopped".to_owned(),
+        Err(e) => e.code.as_str().to_owned(),
+    };
+    service.session.audit.stop("serve.stop", &outcome)?;
     // `runtime` (and its epoch ticker) lives until every request is done.
     drop(runtime);
-    Ok(())
+    served
 }
 
 fn io_error(what: &str, e: std::io::Error) -> ExecError {
@@ -334,8 +343,21 @@ async fn handle(
     let id = service.next_id.fetch_add(1, Ordering::Relaxed);
     match serve_one(&service, id, req).await {
         Ok(response) => response,
-        Err(why) => {
+        Err((code, why)) => {
             eprintln!("request {id}: {why}");
+            let audit = &service.session.audit;
+            let request = id.to_string();
+            let recorded = audit.host(
+                "request.failed",
+                &[
+                    ("request", &request),
+                    ("code", code.map_or("", |c| c.as_str())),
+                ],
+            );
+            if recorded.and_then(|()| audit.check()).is_err() {
+                // The plan requires its audit log, and it failed: stop serving.
+                let _ = service.stop.send(true);
+            }
             let body = Full::new(Bytes::from(format!(
                 "internal error (request {id}); the server log says why\n"
             )))
@@ -348,26 +370,30 @@ async fn handle(
     }
 }
 
+/// Why a request failed: the code of a trap or limit, or of the host's failure, and the message.
+type Failed = (Option<Code>, String);
+
 async fn serve_one(
     service: &Service,
     id: u64,
     req: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<HyperOutgoingBody>, String> {
+) -> Result<hyper::Response<HyperOutgoingBody>, Failed> {
     let session = &service.session;
     let mut store = session
         .store(service.pre.engine(), &[], id)
-        .map_err(|e| e.message)?;
+        .map_err(|e| (Some(e.code), e.message))?;
+    let host = |e: String| (None, e);
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
         .data_mut()
         .http()
         .new_incoming_request(Scheme::Http, req)
-        .map_err(|e| format!("cannot pass the request in: {e:#}"))?;
+        .map_err(|e| host(format!("cannot pass the request in: {e:#}")))?;
     let out = store
         .data_mut()
         .http()
         .new_response_outparam(sender)
-        .map_err(|e| format!("cannot prepare the response: {e:#}"))?;
+        .map_err(|e| host(format!("cannot prepare the response: {e:#}")))?;
     let pre = service.pre.clone();
     let policy = session.plan.policy.clone();
     let task = tokio::task::spawn(async move {
@@ -380,16 +406,21 @@ async fn serve_one(
         }
         .await;
         result.map_err(|e| {
-            crate::run::classify(&e, store.data().limits.hit.as_deref(), &policy).to_string()
+            let e = crate::run::classify(&e, store.data().limits.hit.as_deref(), &policy);
+            (Some(e.code), e.to_string())
         })
     });
     match receiver.await {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(code)) => Err(format!("the component answered with an error: {code:?}")),
+        Ok(Err(code)) => Err(host(format!(
+            "the component answered with an error: {code:?}"
+        ))),
         Err(_) => match task.await {
-            Ok(Ok(())) => Err("the component returned without setting a response".into()),
+            Ok(Ok(())) => Err(host(
+                "the component returned without setting a response".into(),
+            )),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(format!("the request's task failed: {e}")),
+            Err(e) => Err(host(format!("the request's task failed: {e}"))),
         },
     }
 }

@@ -63,3 +63,16 @@ pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> Result<()> {
     compose_model::blobs::write_rebuildable(path, bytes)
         .with_context(|| format!("failed to write `{}`", path.display()))
 }
+
+/// Writes a new file readable and writable by its owner only (a private key), refusing to
+/// replace one that exists, and flushes it to disk.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .with_context(|| format!("failed to write `{}`", path.display()))
+}

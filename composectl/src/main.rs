@@ -36,6 +36,8 @@ enum Composectl {
     Trust(commands::trust::TrustCommand),
     #[command(subcommand)]
     Attest(commands::attest::AttestCommand),
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsCommand),
     /// Write the manual pages (roff) into a folder.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Composectl::Exec(c) => c.execute(),
         Composectl::Trust(c) => c.execute(),
         Composectl::Attest(c) => c.execute(),
+        Composectl::Audit(c) => c.execute(),
         Composectl::Completions(c) => c.execute(),
         Composectl::Man(c) => c.execute(),
     };

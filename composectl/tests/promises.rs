@@ -126,7 +126,7 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
         (
             "audit",
             &["stdout"],
-            "[observability]\naudit = \"file:audit.log\"\n",
+            "[observability]\naudit = \"stderr\"\n",
             "observability.audit",
         ),
         (
@@ -148,10 +148,10 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
             "components.probe.capabilities.metrics",
         ),
         (
-            "audit-cap",
+            "audit-determinism",
             &["stdout", "audit"],
-            "",
-            "components.probe.capabilities.audit",
+            "[policy]\ndeterminism = \"required\"\n",
+            "grants.audit",
         ),
         (
             "determinism",

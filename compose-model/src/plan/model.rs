@@ -356,9 +356,14 @@ pub struct Observability {
     /// Whether the host collects metrics.
     #[serde(skip_serializing_if = "is_false")]
     pub metrics: bool,
-    /// Where audit records go: `stderr` or `file:PATH`.
+    /// Where audit records go: `file:PATH` (relative to the plan's folder), a tamper-evident
+    /// log (`compose-audit`); `stderr` parses but no host writes it yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<String>,
+    /// Whether a failing audit log stops the run (fail closed); otherwise a failure is told on
+    /// stderr and counted, and the run goes on.
+    #[serde(rename = "audit-required", skip_serializing_if = "is_false")]
+    pub audit_required: bool,
     /// Whether the host attests runs.
     #[serde(skip_serializing_if = "is_false")]
     pub attest: bool,

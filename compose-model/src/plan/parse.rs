@@ -45,7 +45,7 @@ const POLICY: &[&str] = &[
     "determinism",
     "tenant",
 ];
-const OBSERVABILITY: &[&str] = &["metrics", "audit", "attest"];
+const OBSERVABILITY: &[&str] = &["metrics", "audit", "audit-required", "attest"];
 const TRUST: &[&str] = &["require-signature", "signers", "threshold"];
 const SIGNER: &[&str] = &["key", "sigstore", "issuer", "pkcs11"];
 
@@ -467,6 +467,18 @@ fn observability(cx: &mut Cx, path: &str, node: &Node) -> Observability {
                     format!("audit sink `{s}` is not `stderr` or `file:PATH`"),
                 );
             }
+        }
+    }
+    if let Some(n) = f.get("audit-required") {
+        let p = f.path("audit-required");
+        o.audit_required = cx.boolean(&p, n).unwrap_or(false);
+        if o.audit_required && f.get("audit").is_none() {
+            cx.error(
+                Code::PlanBadValue,
+                &p,
+                Some(n),
+                "`audit-required = true` requires an audit log, and `observability.audit` names none; add `audit = \"file:PATH\"` or remove it".to_owned(),
+            );
         }
     }
     o

@@ -113,7 +113,7 @@ impl Allow {
             }
             _ => {
                 return Err(bad(
-                    "this host does not implement it (`std:metrics`, `std:audit`), so nothing can grant it",
+                    "`--allow` cannot grant it: `metrics` is not implemented, and `audit` needs a plan that names its log (`observability.audit`); give a plan (`--plan PLAN`)",
                 ));
             }
         })

@@ -1,5 +1,6 @@
 //! What a plan may ask for that this release's hosts do not do yet: signatures on OCI sources,
-//! metrics, audit, attesting whole runs (`observability.attest`) and tenancy. A plan that asks for one of them is refused
+//! metrics, audit records on stderr (a log file is done), attesting whole runs
+//! (`observability.attest`) and tenancy. A plan that asks for one of them is refused
 //! (`E0214`) at emit, by `compose!` and at exec, never run as if it had not asked; `plan
 //! validate` stays a schema check, so such a plan is still a valid plan.
 //!
@@ -11,7 +12,7 @@ use super::names::join;
 use crate::Code;
 
 /// Capabilities whose host interfaces no host of this release implements.
-pub const UNIMPLEMENTED_CAPABILITIES: &[Capability] = &[Capability::Metrics, Capability::Audit];
+pub const UNIMPLEMENTED_CAPABILITIES: &[Capability] = &[Capability::Metrics];
 
 /// Grants that make a run depend on the world outside the host, so that a plan requiring
 /// determinism cannot have them.
@@ -84,7 +85,11 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
     let o = &plan.observability;
     for (field, on, what) in [
         ("metrics", o.metrics, "collect metrics"),
-        ("audit", o.audit.is_some(), "write audit records"),
+        (
+            "audit",
+            o.audit.as_deref() == Some("stderr"),
+            "write audit records to stderr (a tamper-evident log is `file:PATH`)",
+        ),
         ("attest", o.attest, "attest runs"),
     ] {
         if on {
@@ -121,6 +126,13 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
                     ),
                 );
             }
+        }
+        if plan.grants.grants(Capability::Audit) {
+            refuse(
+                &mut out,
+                join("grants", Capability::Audit.as_str()),
+                "`policy.determinism = \"required\"`, but the plan grants `audit`, whose appends answer with the record's place in a log that other runs write to, so a run could not be deterministic; remove the grant or the requirement".into(),
+            );
         }
         if plan.grants.grants(Capability::Attest) {
             refuse(

@@ -83,10 +83,7 @@ pub(crate) fn attesting(
     let engine = format!(
         "{} mode={}",
         Compatibility::here(&plan.policy).line(),
-        match mode {
-            Mode::Run => "run",
-            Mode::Serve => "serve",
-        }
+        mode.as_str()
     );
     let policy = serde_json::json!({
         "refuse": host.refuse.iter().map(|c| c.as_str()).collect::<Vec<_>>(),

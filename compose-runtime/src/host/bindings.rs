@@ -21,3 +21,14 @@ pub(super) mod attest {
         world: "std:attest/attested",
     });
 }
+
+/// `std:audit`, in a module of its own; its import can trap (a required log that failed stops
+/// the run).
+#[cfg(feature = "audit")]
+pub(super) mod audit {
+    wasmtime::component::bindgen!({
+        path: "../wit/std-audit",
+        world: "std:audit/audited",
+        imports: { default: trappable },
+    });
+}

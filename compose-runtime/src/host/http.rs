@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
 use super::secrets_store::SecretsCtx;
+use crate::audit::Audit;
 
 /// One store's outgoing-HTTP policy: the allowlist, the request id for log lines, and the
 /// store's secrets (whose attached headers are added here).
@@ -16,6 +17,9 @@ pub(crate) struct Outgoing {
     pub(crate) allowed: Arc<Vec<String>>,
     pub(crate) request: u64,
     pub(crate) secrets: SecretsCtx,
+    /// Where denied requests are recorded (by authority and reason: never a path, query or
+    /// header value).
+    pub(crate) audit: Audit,
 }
 
 /// The `host:port` a URI's request would connect to; empty (never allowed) when it has
@@ -30,6 +34,21 @@ fn authority(uri: &http::Uri) -> String {
         }
         (Some(h), None) => format!("{}:443", h.to_ascii_lowercase()),
         _ => String::new(),
+    }
+}
+
+impl Outgoing {
+    /// Records a denied request in the audit log.
+    fn deny(&self, authority: &str, reason: &str) {
+        let request = self.request.to_string();
+        self.audit.note(
+            "http.denied",
+            &[
+                ("authority", authority),
+                ("reason", reason),
+                ("request", &request),
+            ],
+        );
     }
 }
 
@@ -51,6 +70,7 @@ impl WasiHttpHooks for Outgoing {
                 "request {}: outgoing HTTP to `{authority}` denied: not on the plan's `http` allowlist",
                 self.request
             );
+            self.deny(&authority, "not-allowed");
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let https = uri.scheme_str() == Some("https");
@@ -75,6 +95,7 @@ impl WasiHttpHooks for Outgoing {
                         "over plain http to another machine"
                     }
                 );
+                self.deny(&authority, "would-carry-secret");
                 return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
             }
             for h in secret_headers {

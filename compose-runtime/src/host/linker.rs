@@ -20,7 +20,17 @@ const LINKED: &[(Capability, &str, AddToLinker)] = &[
     (Capability::Secrets, "std:secrets", add_secrets),
     #[cfg(feature = "attest")]
     (Capability::Attest, "std:attest", add_attest),
+    #[cfg(feature = "audit")]
+    (Capability::Audit, "std:audit", add_audit),
 ];
+
+#[cfg(feature = "audit")]
+fn add_audit(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    super::bindings::audit::Audited::add_to_linker::<HostState, super::audit::HasAudit>(
+        linker,
+        |h| &mut h.audit,
+    )
+}
 
 #[cfg(feature = "attest")]
 fn add_attest(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -90,10 +100,10 @@ pub(crate) fn check_imports(
                     format!(
                         "the composition imports `{name}` from the host capability `{}`, which this runtime does not provide{}",
                         capability.as_str(),
-                        if *capability == Capability::Attest {
-                            " (compose-runtime's `attest` feature is off)"
-                        } else {
-                            ""
+                        match capability {
+                            Capability::Attest => " (compose-runtime's `attest` feature is off)",
+                            Capability::Audit => " (compose-runtime's `audit` feature is off)",
+                            _ => "",
                         }
                     ),
                 ));

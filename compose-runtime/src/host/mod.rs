@@ -2,7 +2,8 @@
 //! store ([`HostState`]), one store setup and one linker builder shared by `exec run`,
 //! `exec serve`, embedded binaries and typed calls, and one file per WIT interface the host
 //! implements (`wasi` context, `wasi:http` outgoing requests, `std:secrets/store`,
-//! `std:secrets/operations`, `std:attest/attestation` with the `attest` feature), with the
+//! `std:secrets/operations`, `std:attest/attestation` with the `attest` feature, `std:audit/log`
+//! with the `audit` feature), with the
 //! `bindgen!` for the project's packages in `bindings.rs`.
 //!
 //! Adding a host interface: its `bindgen!` in `bindings.rs`, a file here implementing it, its
@@ -12,6 +13,8 @@
 
 #[cfg(feature = "attest")]
 mod attest;
+#[cfg(feature = "audit")]
+mod audit;
 mod bindings;
 mod http;
 mod linker;

@@ -49,9 +49,18 @@ impl operations::Host for SecretsView<'_> {
             operations::Algorithm::EcdsaP256Sha256 => Algorithm::EcdsaP256Sha256,
             operations::Algorithm::Ed25519 => Algorithm::Ed25519,
         };
-        Ok(g.backend
+        let signed = g
+            .backend
             .sign(&g.reference, algorithm, &data)
-            .map_err(|e| from_backend(name, e)))
+            .map_err(|e| from_backend(name, e));
+        let name = name.clone();
+        let outcome = if signed.is_ok() { "signed" } else { "failed" };
+        self.record(
+            "secret.used",
+            &name,
+            &[("operation", "sign"), ("outcome", outcome)],
+        )?;
+        Ok(signed)
     }
 
     fn add_http_header(
@@ -62,7 +71,19 @@ impl operations::Host for SecretsView<'_> {
         scheme: Option<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let name = self.table.get(&token)?.name.clone();
-        Ok(self.add_header(&name, authority, &header, scheme.as_deref()))
+        let to = authority.to_ascii_lowercase();
+        let added = self.add_header(&name, authority, &header, scheme.as_deref());
+        let outcome = if added.is_ok() { "attached" } else { "refused" };
+        self.record(
+            "secret.used",
+            &name,
+            &[
+                ("operation", "http-header"),
+                ("authority", &to),
+                ("outcome", outcome),
+            ],
+        )?;
+        Ok(added)
     }
 }
 

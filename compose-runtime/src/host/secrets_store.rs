@@ -84,17 +84,24 @@ pub(crate) struct SecretsCtx {
     pub(crate) headers: Vec<AddedHeader>,
     /// Tokens open now.
     open: usize,
+    /// Where opening and using tokens is recorded (by name: never a value).
+    pub(super) audit: crate::audit::Audit,
 }
 
 impl SecretsCtx {
     /// State for a store with `grants`; `http` is the allowlist when the store serves
     /// outgoing HTTP (`exec serve`), `None` under `exec run`.
-    pub(crate) fn new(grants: SecretGrants, http: Option<Arc<Vec<String>>>) -> SecretsCtx {
+    pub(crate) fn new(
+        grants: SecretGrants,
+        http: Option<Arc<Vec<String>>>,
+        audit: crate::audit::Audit,
+    ) -> SecretsCtx {
         SecretsCtx {
             grants,
             http,
             headers: Vec::new(),
             open: 0,
+            audit,
         }
     }
 
@@ -133,6 +140,23 @@ pub(super) fn from_backend(name: &str, e: SecretError) -> store::Error {
     }
 }
 
+impl SecretsView<'_> {
+    /// Records a host event about the token `name`; a required audit log that failed traps.
+    pub(super) fn record(
+        &self,
+        kind: &str,
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> wasmtime::Result<()> {
+        let mut all = vec![("token", name)];
+        all.extend_from_slice(fields);
+        self.ctx
+            .audit
+            .host(kind, &all)
+            .map_err(wasmtime::Error::new)
+    }
+}
+
 impl store::Host for SecretsView<'_> {}
 
 impl store::HostToken for SecretsView<'_> {
@@ -141,6 +165,7 @@ impl store::HostToken for SecretsView<'_> {
         name: String,
     ) -> wasmtime::Result<Result<Resource<TokenHandle>, store::Error>> {
         if let Err(e) = self.ctx.granted(&name) {
+            self.record("secret.open-denied", &name, &[])?;
             return Ok(Err(e));
         }
         if self.ctx.open >= MAX_OPEN_TOKENS {
@@ -149,6 +174,7 @@ impl store::HostToken for SecretsView<'_> {
             ))));
         }
         self.ctx.open += 1;
+        self.record("secret.opened", &name, &[])?;
         Ok(Ok(self.table.push(TokenHandle { name })?))
     }
 
@@ -160,20 +186,24 @@ impl store::HostToken for SecretsView<'_> {
         &mut self,
         token: Resource<TokenHandle>,
     ) -> wasmtime::Result<Result<Vec<u8>, store::Error>> {
-        let name = &self.table.get(&token)?.name;
-        let g = match self.ctx.granted(name) {
+        let name = self.table.get(&token)?.name.clone();
+        let g = match self.ctx.granted(&name) {
             Ok(g) => g,
             Err(e) => return Ok(Err(e)),
         };
         if !g.reveal {
+            self.record("secret.reveal-denied", &name, &[])?;
             return Ok(Err(store::Error::Denied(format!(
                 "the host does not let guests reveal `{name}`; sign with it or attach it to a request instead, or let the host reveal it (`--reveal {name}`, `Builder::reveal`)"
             ))));
         }
-        Ok(g.backend
+        let value = g
+            .backend
             .read(&g.reference)
             .map(|s| s.expose().to_vec())
-            .map_err(|e| from_backend(name, e)))
+            .map_err(|e| from_backend(&name, e));
+        self.record("secret.revealed", &name, &[])?;
+        Ok(value)
     }
 
     fn drop(&mut self, token: Resource<TokenHandle>) -> wasmtime::Result<()> {

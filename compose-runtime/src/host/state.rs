@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::http::Outgoing;
 use super::secrets_store::{SecretGrants, SecretsCtx, SecretsView};
+use crate::audit::Audit;
 use crate::engine::TICK;
 use crate::limits::Limits;
 use crate::{Effective, ExecError, HostPolicy};
@@ -26,6 +27,8 @@ pub struct HostState {
     outgoing: Outgoing,
     #[cfg(feature = "attest")]
     pub(super) attest: super::attest::AttestCtx,
+    #[cfg(feature = "audit")]
+    pub(super) audit: super::audit::AuditCtx,
 }
 
 impl HostState {
@@ -66,9 +69,9 @@ pub(crate) enum Mode {
     Serve,
 }
 
-/// What a session knows of the composed component it runs, for attestation evidence.
+/// What a session knows of the composed component it runs, for attestation evidence and audit
+/// records.
 #[derive(Clone, Copy)]
-#[cfg_attr(not(feature = "attest"), allow(dead_code))]
 pub(crate) enum Known<'a> {
     /// Its bytes (hashed only if the run is allowed `attest`).
     Bytes(&'a [u8]),
@@ -76,6 +79,27 @@ pub(crate) enum Known<'a> {
     Digest(Digest),
     /// Nothing: only its compiled code was given.
     Nothing,
+}
+
+impl Known<'_> {
+    /// The component's digest, if it is known (hashing its bytes).
+    fn digest(self) -> Option<String> {
+        match self {
+            Known::Bytes(b) => Some(Digest::of(b).to_string()),
+            Known::Digest(d) => Some(d.to_string()),
+            Known::Nothing => None,
+        }
+    }
+}
+
+impl Mode {
+    /// `run` or `serve`, as audit records name it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::Serve => "serve",
+        }
+    }
 }
 
 /// What every store of one composition starts from, worked out once: the plan's limits, what
@@ -91,6 +115,8 @@ pub(crate) struct Session {
     program: String,
     #[cfg(feature = "attest")]
     attest: Option<Arc<super::attest::Attesting>>,
+    /// Where the host's and guests' audit records go (nowhere when the plan names no log).
+    pub(crate) audit: Audit,
 }
 
 impl Session {
@@ -103,7 +129,22 @@ impl Session {
         mode: Mode,
         known: Known,
     ) -> Result<Session, ExecError> {
-        let allowed = Effective::compute(plan, host)?;
+        let component = plan
+            .observability
+            .audit
+            .is_some()
+            .then(|| known.digest())
+            .flatten();
+        let audit = Audit::for_session(plan, host, component, mode.as_str())?;
+        let allowed = match Effective::compute(plan, host) {
+            Ok(a) => a,
+            Err(e) => {
+                audit.host("run.refused", &[("code", e.code.as_str())])?;
+                audit.flush()?;
+                return Err(e);
+            }
+        };
+        audit.capabilities(plan, &allowed)?;
         #[cfg(feature = "attest")]
         let attest = if allowed.attest {
             Some(super::attest::attesting(plan, host, mode, known)?)
@@ -126,6 +167,7 @@ impl Session {
             mode,
             #[cfg(feature = "attest")]
             attest,
+            audit,
         })
     }
 
@@ -158,10 +200,13 @@ impl Session {
                 outgoing: Outgoing {
                     allowed: self.http.clone(),
                     request,
-                    secrets: SecretsCtx::new(self.secrets.clone(), http),
+                    secrets: SecretsCtx::new(self.secrets.clone(), http, self.audit.clone()),
+                    audit: self.audit.clone(),
                 },
                 #[cfg(feature = "attest")]
                 attest: super::attest::AttestCtx::new(self.attest.clone()),
+                #[cfg(feature = "audit")]
+                audit: super::audit::AuditCtx::new(self.audit.clone(), self.allowed.audit),
             },
         );
         store.limiter(|h| &mut h.limits);

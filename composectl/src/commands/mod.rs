@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod attest;
+pub mod audit;
 pub mod cbor;
 pub mod completions;
 pub mod emit;

@@ -14,6 +14,7 @@ use super::report::JsonOut;
 use crate::failure::Coded;
 use crate::io;
 
+mod audit;
 mod recorded;
 mod signature;
 
@@ -56,6 +57,8 @@ pub struct Input {
     /// backend for `pkcs11:` secrets in the same run (it is initialized once per process).
     #[arg(long, value_name = "LABEL")]
     attest_pkcs11: Option<String>,
+    #[command(flatten)]
+    audit: audit::AuditArgs,
     /// The blob store for emitted components and compiled code.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -236,9 +239,13 @@ impl Input {
             trust,
             attest_key,
             attest_pkcs11,
+            audit,
             json_out: _,
         } = self;
         let mut host = HostPolicy::default();
+        // The plan file's folder: its relative paths (`grants.dirs`, the audit log) are
+        // relative to it.
+        let mut plan_folder = None;
         // The key is opened first: one that cannot sign stops before anything runs.
         let attest_signer = attest_key.is_some() || attest_pkcs11.is_some();
         match super::trust::open_signer(attest_key.as_deref(), attest_pkcs11.as_deref()) {
@@ -300,7 +307,7 @@ impl Input {
         let (plan, component) = if let Some(bytes) = wasm {
             let plan = match &plan {
                 Some(p) => {
-                    host = host.plan_folder(folder_of(p)?);
+                    plan_folder = Some(folder_of(p)?);
                     load_plan(p, out)?
                 }
                 None => recorded::bare_plan(&input, &bytes, &allows, out)?,
@@ -313,7 +320,7 @@ impl Input {
             let Some(p) = load_plan(&input, out)? else {
                 return Ok(None);
             };
-            host = host.plan_folder(folder_of(&input)?);
+            plan_folder = Some(folder_of(&input)?);
             let mut options = EmitOptions::default();
             if let Some(s) = &store {
                 options = options.cache(s.clone(), !no_cache);
@@ -348,18 +355,36 @@ impl Input {
                 "warning: an attestation key was given, but the plan grants no `attest`: no evidence will be signed"
             );
         }
+        if let Some(folder) = &plan_folder {
+            host = host.plan_folder(folder);
+        }
         let component = Hashed::new(component);
+        // Opened before the signature check, whose result it records.
+        let log = match audit.open(&plan, plan_folder.as_deref()) {
+            Ok(log) => log,
+            Err(e) => {
+                out.error(e.code, &e.message, &e.to_string())?;
+                return Ok(None);
+            }
+        };
+        if let Some(log) = &log {
+            host = host.audit_log(log.clone());
+        }
         if trust.require_signature {
             let wasm_input = is_wasm.then_some(input.as_path());
             let plan_given = !is_wasm || plan_arg;
-            if let Err(e) = host_signature(
+            let checked = host_signature(
                 &trust,
                 component.borrowed(),
                 wasm_input,
                 plan_given.then_some(&plan),
                 store.as_ref(),
                 no_cache,
-            ) {
+            );
+            if let Some(log) = &log {
+                audit::signature(log, &plan, &component, &checked)?;
+            }
+            if let Err(e) = checked {
                 out.error(e.code, &e.message, &e.to_string())?;
                 return Ok(None);
             }

@@ -18,7 +18,7 @@ pub(super) fn host_signature(
     plan: Option<&Plan>,
     store: Option<&BlobStore>,
     no_cache: bool,
-) -> Result<(), compose_trust::TrustError> {
+) -> Result<Vec<String>, compose_trust::TrustError> {
     use compose_model::{Code, Digest};
     use compose_trust::locate::{self, Found};
     use compose_trust::verify::Accepted;
@@ -67,5 +67,5 @@ pub(super) fn host_signature(
         verified.signers.join(", ")
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
-    Ok(())
+    Ok(verified.signers)
 }

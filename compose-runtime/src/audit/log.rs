@@ -1,0 +1,304 @@
+//! The open audit log ([`AuditLog`]: one writer per file, flushed every second by a thread of
+//! its own, at the end of every run and when a server stops) and one session's records in it
+//! ([`Recording`]).
+//!
+//! Durability: an append returns before its record is on disk. A batch (64 records, or what
+//! was appended in the last second, or up to the end of a run or server) is written, synced
+//! (`fdatasync`) and covered by a signed checkpoint together; a crash loses at most that
+//! batch, never a checkpointed record (`compose_audit::writer`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use compose_audit::{AuditError, Key, LogWriter, Options, Record, Source};
+use compose_model::Code;
+use compose_model::plan::Plan;
+
+use crate::{ExecError, HostPolicy};
+
+/// How often the flushing thread writes, syncs and checkpoints what was appended.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// An audit log open for appending: one per file in a process (a second writer, here or in
+/// another process, is refused with `E0802`). Cheap to clone; the last clone dropped flushes
+/// the log and writes its final checkpoint.
+#[derive(Clone)]
+pub struct AuditLog {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    /// The run id of records that belong to no run ([`AuditLog::host_event`]).
+    run: String,
+    writer: Mutex<LogWriter>,
+    /// Appends and flushes that failed, for a log the plan does not require.
+    failures: AtomicU64,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.shared.path)
+            .finish()
+    }
+}
+
+fn exec(e: AuditError) -> ExecError {
+    ExecError::new(e.code, e.message)
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log at `path`, recovering a torn tail, with checkpoints signed by
+    /// `key` (and exported to `options.checkpoint_out`, if set).
+    pub fn open(path: &Path, key: Key, options: Options) -> Result<AuditLog, ExecError> {
+        let (writer, _) = LogWriter::open(path, key, options).map_err(exec)?;
+        let path = std::fs::canonicalize(path).map_err(|e| {
+            ExecError::new(
+                Code::AuditSink,
+                format!("cannot resolve `{}`: {e}", path.display()),
+            )
+        })?;
+        let shared = Arc::new(Shared {
+            path,
+            run: compose_audit::new_run_id().map_err(exec)?,
+            writer: Mutex::new(writer),
+            failures: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("audit-flush".into())
+            .spawn(move || flush_periodically(weak))
+            .map_err(|e| ExecError::new(Code::AuditSink, format!("cannot start: {e}")))?;
+        Ok(AuditLog { shared })
+    }
+
+    /// The file `plan` names for its log (`observability.audit = "file:PATH"`), relative to
+    /// `plan_folder` when it is relative (the folder the plan file is in), or `None`.
+    pub fn plan_path(plan: &Plan, plan_folder: Option<&Path>) -> Option<PathBuf> {
+        let path = Path::new(plan.observability.audit.as_deref()?.strip_prefix("file:")?);
+        Some(match plan_folder {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_owned(),
+        })
+    }
+
+    /// The log's file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Appends `record` (its index is set here, and returned).
+    pub fn append(&self, record: Record) -> Result<u64, AuditError> {
+        self.writer().append(record)
+    }
+
+    /// Appends a host record about `plan` (and the component by its digest) that belongs to no
+    /// run, such as the host's own signature check before one starts: its run id is the
+    /// log's, drawn when it was opened. Flushed at once.
+    pub fn host_event(
+        &self,
+        plan: &Plan,
+        component: Option<&str>,
+        kind: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<u64, ExecError> {
+        let record = new_record(
+            &self.shared.run,
+            &plan.digest().to_string(),
+            component.map(str::to_owned),
+            Source::Host,
+            kind,
+            fields,
+        );
+        let index = self.append(record).map_err(exec)?;
+        self.flush()?;
+        Ok(index)
+    }
+
+    /// Writes, syncs and checkpoints what was appended.
+    pub fn flush(&self) -> Result<(), ExecError> {
+        self.writer().flush().map(drop).map_err(exec)
+    }
+
+    /// Appends and flushes that failed so far.
+    pub fn failures(&self) -> u64 {
+        self.shared.failures.load(Ordering::Relaxed)
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, LogWriter> {
+        self.shared
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn flush_periodically(log: Weak<Shared>) {
+    loop {
+        std::thread::sleep(FLUSH_EVERY);
+        let Some(shared) = log.upgrade() else { return };
+        let flushed = AuditLog { shared }.flush();
+        if let Err(e) = flushed {
+            eprintln!("audit: {e}");
+        }
+    }
+}
+
+/// One session's records: its run id, plan and component, and whether a failure stops it.
+pub(crate) struct Recording {
+    log: AuditLog,
+    run: String,
+    plan: String,
+    component: Option<String>,
+    mode: String,
+    required: bool,
+    failed: AtomicBool,
+    /// Guest records refused (over a limit), reported when the run or server stops.
+    pub(crate) guest_refused: AtomicU64,
+}
+
+impl Recording {
+    /// Records of `plan` in the host's log, which must be the file the plan names.
+    pub(crate) fn new(
+        plan: &Plan,
+        host: &HostPolicy,
+        path: &str,
+        component: Option<String>,
+        mode: &str,
+    ) -> Result<Recording, ExecError> {
+        let wanted = AuditLog::plan_path(plan, host.plan_folder.as_deref())
+            .unwrap_or_else(|| PathBuf::from(path));
+        let Some(log) = host.audit.clone() else {
+            return Err(ExecError::new(
+                Code::AuditSink,
+                format!(
+                    "the plan writes an audit log to `{}`, and the host was given no log to write (composectl: `--audit-key KEY`; a host: `HostPolicy::audit_log`), so nothing would be recorded",
+                    wanted.display()
+                ),
+            ));
+        };
+        if std::fs::canonicalize(&wanted).ok().as_deref() != Some(log.path()) {
+            return Err(ExecError::new(
+                Code::AuditSink,
+                format!(
+                    "the plan writes its audit log to `{}`, but the host opened `{}`",
+                    wanted.display(),
+                    log.path().display()
+                ),
+            ));
+        }
+        Ok(Recording {
+            log,
+            run: compose_audit::new_run_id().map_err(exec)?,
+            plan: plan.digest().to_string(),
+            component,
+            mode: mode.to_owned(),
+            required: plan.observability.audit_required,
+            failed: AtomicBool::new(false),
+            guest_refused: AtomicU64::new(0),
+        })
+    }
+
+    fn record(&self, source: Source, kind: &str, fields: &[(&str, &str)]) -> Record {
+        new_record(
+            &self.run,
+            &self.plan,
+            self.component.clone(),
+            source,
+            kind,
+            fields,
+        )
+    }
+
+    /// Appends a host record (the session's mode is added as `mode`).
+    pub(crate) fn host(&self, kind: &str, fields: &[(&str, &str)]) -> Result<(), ExecError> {
+        let mut all = fields.to_vec();
+        all.push(("mode", &self.mode));
+        let appended = self.log.append(self.record(Source::Host, kind, &all));
+        self.outcome(appended.map(drop).map_err(exec))
+    }
+
+    /// Appends a guest's record; its index in the log, or why it could not be.
+    pub(crate) fn guest(&self, kind: &str, fields: &[(&str, &str)]) -> Result<u64, ExecError> {
+        let appended = self.log.append(self.record(Source::Guest, kind, fields));
+        match appended {
+            Ok(i) => Ok(i),
+            Err(e) => self.outcome(Err(exec(e))).map(|()| u64::MAX),
+        }
+    }
+
+    /// Flushes the log (at a run's end, a server's stop).
+    pub(crate) fn flush(&self) -> Result<(), ExecError> {
+        let flushed = self.log.flush();
+        self.outcome(flushed)
+    }
+
+    /// A failure of the log: counted; fatal (and remembered) when the plan requires the log.
+    fn outcome(&self, r: Result<(), ExecError>) -> Result<(), ExecError> {
+        let Err(e) = r else { return Ok(()) };
+        self.log.shared.failures.fetch_add(1, Ordering::Relaxed);
+        if self.required {
+            self.failed.store(true, Ordering::Relaxed);
+            return Err(required_failed(&e));
+        }
+        eprintln!(
+            "audit: {e} (`observability.audit-required` is off: the run goes on; {} failure(s) so far)",
+            self.log.failures()
+        );
+        Ok(())
+    }
+
+    /// `E0801` if the plan requires the log and it failed.
+    pub(crate) fn check(&self) -> Result<(), ExecError> {
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(ExecError::new(
+                Code::AuditSink,
+                format!(
+                    "the audit log `{}` failed during the run, and the plan requires it (`observability.audit-required = true`), so the run was stopped",
+                    self.log.path().display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A record of now (its index is set when appended).
+fn new_record(
+    run: &str,
+    plan: &str,
+    component: Option<String>,
+    source: Source,
+    kind: &str,
+    fields: &[(&str, &str)],
+) -> Record {
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Record {
+        index: 0,
+        time,
+        run: run.to_owned(),
+        plan: plan.to_owned(),
+        component,
+        source,
+        kind: kind.to_owned(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+fn required_failed(e: &ExecError) -> ExecError {
+    ExecError::new(
+        Code::AuditSink,
+        format!(
+            "{} (the plan requires its audit log, `observability.audit-required = true`, so the run stops)",
+            e.message
+        ),
+    )
+}
