@@ -13,6 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use compose_model::Code;
 use signed_note::Note;
@@ -69,27 +70,48 @@ pub struct Opened {
     pub cut: u64,
 }
 
-/// The one writer of a log.
+/// The one writer of a log, shared between threads: appending takes a short lock on the
+/// records in memory (encoding, hashing into the tree, framing); flushing takes a second lock,
+/// on the file, for the slow part (write, `fdatasync`, signing, the checkpoint), so appends go
+/// on while a batch is written. Flushes are serialized, and each writes every frame appended
+/// before it, in order.
 pub struct LogWriter {
+    memory: Mutex<Memory>,
+    disk: Mutex<Disk>,
+    batch: usize,
+}
+
+/// What was appended: the tree and the frames not yet written.
+struct Memory {
+    tree: Tree,
+    pending: Vec<u8>,
+    pending_records: usize,
+}
+
+/// The file and what is on it.
+struct Disk {
     path: PathBuf,
     file: File,
     key: Key,
-    options: Options,
-    tree: Tree,
-    /// Frames appended and not yet written.
-    pending: Vec<u8>,
-    pending_records: usize,
+    checkpoint_out: Option<PathBuf>,
+    /// The file's length up to the last frame written whole.
+    written: u64,
     /// The size of the latest checkpoint written.
     checkpointed: u64,
+    /// Why the file is in a state no flush can mend, once it is.
+    broken: Option<AuditError>,
 }
 
 impl std::fmt::Debug for LogWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogWriter")
-            .field("path", &self.path)
-            .field("records", &self.tree.size())
+            .field("records", &self.len())
             .finish()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl LogWriter {
@@ -172,35 +194,51 @@ impl LogWriter {
             records: tree.size(),
             cut,
         };
-        Ok((
-            LogWriter {
-                path: path.to_owned(),
-                file,
-                key,
-                options,
+        let writer = LogWriter {
+            memory: Mutex::new(Memory {
                 tree,
                 pending: Vec::new(),
                 pending_records: 0,
+            }),
+            disk: Mutex::new(Disk {
+                path: path.to_owned(),
+                file,
+                key,
+                checkpoint_out: options.checkpoint_out,
+                written: scan.end as u64,
                 checkpointed: size,
-            },
-            opened,
-        ))
+                broken: None,
+            }),
+            batch: options.batch.max(1),
+        };
+        Ok((writer, opened))
     }
 
     /// The number of records appended so far (flushed or not).
     pub fn len(&self) -> u64 {
-        self.tree.size()
+        lock(&self.memory).tree.size()
     }
 
     /// Whether the log has no records.
     pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
+        self.len() == 0
     }
 
     /// Appends `record`, setting its index, which it returns. It is durable, and covered by a
-    /// checkpoint, once its batch is flushed (which this does when the batch is full).
-    pub fn append(&mut self, mut record: Record) -> Result<u64, AuditError> {
-        let index = self.tree.size();
+    /// checkpoint, once its batch is flushed, which this does when the batch is full.
+    pub fn append(&self, record: Record) -> Result<u64, AuditError> {
+        let (index, full) = self.append_deferred(record)?;
+        if full {
+            self.flush()?;
+        }
+        Ok(index)
+    }
+
+    /// Appends `record` without ever flushing: its index, and whether a batch is full (for a
+    /// caller that flushes on a thread of its own).
+    pub fn append_deferred(&self, mut record: Record) -> Result<(u64, bool), AuditError> {
+        let mut m = lock(&self.memory);
+        let index = m.tree.size();
         record.index = index;
         let bytes = record.encode();
         if bytes.len() > MAX_RECORD {
@@ -212,38 +250,77 @@ impl LogWriter {
                 ),
             ));
         }
-        self.pending.extend(frame::frame(&bytes));
-        self.pending_records += 1;
-        self.tree.push(&bytes);
-        if self.pending_records >= self.options.batch.max(1) {
-            self.flush()?;
-        }
-        Ok(index)
+        m.pending.extend(frame::frame(&bytes));
+        m.pending_records += 1;
+        m.tree.push(&bytes);
+        Ok((index, m.pending_records >= self.batch))
     }
 
-    /// Writes and syncs the records appended since the last flush and checkpoints the tree;
-    /// returns the checkpoint (nothing is written when nothing changed).
-    pub fn flush(&mut self) -> Result<Vec<u8>, AuditError> {
-        let size = self.tree.size();
-        let checkpoint = self.key.sign(size, self.tree.hash(size));
-        if self.pending.is_empty() && self.checkpointed == size && size > 0 {
+    /// Writes and syncs the records appended before this call and checkpoints them; returns
+    /// the checkpoint. Nothing is written when nothing changed.
+    pub fn flush(&self) -> Result<Vec<u8>, AuditError> {
+        let mut disk = lock(&self.disk);
+        if let Some(e) = &disk.broken {
+            return Err(e.clone());
+        }
+        let (batch, size, hash) = {
+            let mut m = lock(&self.memory);
+            m.pending_records = 0;
+            let size = m.tree.size();
+            (std::mem::take(&mut m.pending), size, m.tree.hash(size))
+        };
+        let checkpoint = disk.key.sign(size, hash);
+        if batch.is_empty() && disk.checkpointed == size && size > 0 {
             return Ok(checkpoint);
         }
-        let path = self.path.clone();
-        self.file
-            .write_all(&self.pending)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| AuditError::io("append to the audit log", &path, e))?;
-        self.pending.clear();
-        self.pending_records = 0;
+        if let Err(e) = disk.write(&batch) {
+            // Nothing of the batch is on the file: keep it, ahead of what came since.
+            let mut m = lock(&self.memory);
+            let later = std::mem::replace(&mut m.pending, batch);
+            m.pending.extend(later);
+            return Err(e);
+        }
+        let path = disk.path.clone();
         write_atomically(&crate::checkpoint_path(&path), &checkpoint)?;
-        if let Some(dir) = &self.options.checkpoint_out {
+        if let Some(dir) = &disk.checkpoint_out {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AuditError::io("create the checkpoint folder", dir, e))?;
             write_atomically(&dir.join(format!("{size}.checkpoint")), &checkpoint)?;
         }
-        self.checkpointed = size;
+        disk.checkpointed = size;
         Ok(checkpoint)
+    }
+}
+
+impl Disk {
+    /// Appends `batch` and syncs it. On failure the file is cut back to its last whole frame,
+    /// so that a retry does not write a frame twice; if even that fails the writer is broken.
+    fn write(&mut self, batch: &[u8]) -> Result<(), AuditError> {
+        let written = self
+            .file
+            .write_all(batch)
+            .and_then(|()| self.file.sync_data());
+        match written {
+            Ok(()) => {
+                self.written += batch.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let e = AuditError::io("append to the audit log", &self.path, e);
+                if let Err(cut) = self.file.set_len(self.written) {
+                    let broken = AuditError::new(
+                        Code::AuditSink,
+                        format!(
+                            "{}; and cutting the partial write back failed ({cut}), so the log takes no more records: reopen it",
+                            e.message
+                        ),
+                    );
+                    self.broken = Some(broken.clone());
+                    return Err(broken);
+                }
+                Err(e)
+            }
+        }
     }
 }
 

@@ -52,7 +52,7 @@ impl Log {
 
     /// A log of `n` records, flushed and checkpointed.
     fn write(&self, n: usize) {
-        let mut w = self.writer(4);
+        let w = self.writer(4);
         for i in 0..n {
             w.append(record("test.event", i)).unwrap();
         }
@@ -200,7 +200,7 @@ fn a_trusted_checkpoint_finds_a_log_cut_with_its_checkpoint() {
     let l = log();
     l.write(3);
     let (old_log, old_checkpoint) = (l.bytes(), l.checkpoint());
-    let mut w = l.writer(4);
+    let w = l.writer(4);
     for i in 3..9 {
         w.append(record("test.event", i)).unwrap();
     }
@@ -223,7 +223,7 @@ fn a_trusted_checkpoint_finds_a_log_cut_with_its_checkpoint() {
         vkey: l.vkey.clone(),
         ..other
     };
-    let mut w = other.writer(4);
+    let w = other.writer(4);
     for i in 0..9 {
         w.append(record("rewritten", i)).unwrap();
     }
@@ -244,7 +244,7 @@ fn a_torn_write_is_recovered_and_checkpointed_records_are_never_cut() {
     let frame = compose_audit::frame::frame(&next.encode());
     torn.extend_from_slice(&frame[..frame.len() / 2]);
     std::fs::write(&l.path, &torn).unwrap();
-    let (mut w, opened) =
+    let (w, opened) =
         LogWriter::open(&l.path, Key::parse(&l.skey).unwrap(), Options::default()).unwrap();
     assert_eq!(opened.records, 5);
     assert_eq!(opened.cut, (frame.len() / 2) as u64);
@@ -282,8 +282,7 @@ fn child_appends_until_killed() {
     };
     let skey = std::env::var("COMPOSE_AUDIT_KEY").unwrap();
     let options = Options::default().batch(3);
-    let (mut w, _) =
-        LogWriter::open(Path::new(&path), Key::parse(&skey).unwrap(), options).unwrap();
+    let (w, _) = LogWriter::open(Path::new(&path), Key::parse(&skey).unwrap(), options).unwrap();
     std::fs::write(format!("{}.started", path.to_string_lossy()), b"").unwrap();
     let mut i = 0;
     loop {
@@ -312,7 +311,7 @@ fn a_writer_killed_mid_append_leaves_a_log_that_reopens_and_verifies() {
         child.wait().unwrap();
         std::fs::remove_file(&started).unwrap();
         // Reopen (recovering a torn tail), append, and the whole log verifies.
-        let mut w = l.writer(4);
+        let w = l.writer(4);
         let before = w.len();
         assert!(before > 0, "the child wrote nothing");
         w.append(record("after-kill", round as usize)).unwrap();

@@ -244,11 +244,37 @@ impl Builder {
     /// The check [`Builder::require_signature`] asks for; whether the embedded precompiled
     /// code may be used (always, unless a signature is required and no verified statement
     /// names that code: the signature covers the component, which is then compiled at load).
-    fn check_signature(&self) -> Result<bool, ExecError> {
+    /// With the `audit` feature and a log, the outcome is recorded (`signature.verified`,
+    /// `signature.refused`).
+    fn check_signature(&self, plan: &Plan) -> Result<bool, ExecError> {
         #[cfg(feature = "signatures")]
         if self.signature_required {
-            return crate::signed::check_embedded(&self.embedded, &self.signers);
+            let checked = crate::signed::check_embedded(&self.embedded, &self.signers);
+            #[cfg(feature = "audit")]
+            if let Some(log) = &self.host.audit {
+                let (kind, field) = match &checked {
+                    Ok(covered) => (
+                        "signature.verified",
+                        ("covers-precompiled-code", covered.to_string()),
+                    ),
+                    Err(e) => ("signature.refused", ("code", e.code.as_str().to_owned())),
+                };
+                let recorded = log.host_event(
+                    plan,
+                    Some(self.embedded.component_digest),
+                    kind,
+                    &[(field.0, &field.1)],
+                );
+                if let Err(e) = recorded {
+                    if plan.observability.audit_required {
+                        return Err(e);
+                    }
+                    eprintln!("audit: {e}");
+                }
+            }
+            return checked;
         }
+        let _ = plan;
         Ok(true)
     }
 
@@ -266,7 +292,7 @@ impl Builder {
     /// serving engine (the pooling allocator's) as [`Builder::load`] loads it.
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
-        let code_covered = self.check_signature()?;
+        let code_covered = self.check_signature(&plan)?;
         // The macro (or build script) emitted it from this plan, input signatures checked.
         let host = self.host.clone().inputs_checked_at_emit();
         let (_handle, signal) = crate::shutdown_channel();
@@ -302,7 +328,7 @@ impl Builder {
         // The macro (or build script) emitted it from this plan, input signatures checked.
         self.host = self.host.inputs_checked_at_emit();
         let plan = self.embedded.plan()?;
-        let code_covered = self.check_signature()?;
+        let code_covered = self.check_signature(&plan)?;
         let session = Session::new(&plan, &self.host, Mode::Run, self.known())?;
         let runtime = Runtime::new(&plan.policy)?;
         let (component, from_precompiled) =

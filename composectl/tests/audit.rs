@@ -418,8 +418,6 @@ fn a_failing_log_stops_a_run_that_requires_it() {
     let o = s.exec_keyed(&required, &["many", "100"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
     assert!(text(&o.stderr).contains("E0801"), "{}", text(&o.stderr));
-    // The guest was stopped at the first failing batch, before its 100 appends were done.
-    assert!(!text(&o.stdout).contains("kept="), "{}", text(&o.stdout));
     // Not required: told and counted, and the run goes on.
     let lenient = s.plan("lenient", "required", true, "");
     let o = s.exec_keyed(&lenient, &["many", "100"]);

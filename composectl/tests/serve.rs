@@ -50,18 +50,25 @@ impl Server {
     /// Starts a server that waits up to `shutdown_ms` for in-flight requests on shutdown.
     fn start_with(plan: &Path, cache: &Path, shutdown_ms: u64) -> Server {
         let command = Command::new(env!("CARGO_BIN_EXE_composectl"));
-        Server::start_command(plan, cache, shutdown_ms, command)
+        Server::start_command(plan, cache, shutdown_ms, command, &[])
     }
 
     /// Starts a server from `command` (a `composectl` command with its environment set).
     fn start_env(plan: &Path, cache: &Path, command: Command) -> Server {
-        Server::start_command(plan, cache, 5000, command)
+        Server::start_command(plan, cache, 5000, command, &[])
     }
 
-    fn start_command(plan: &Path, cache: &Path, shutdown_ms: u64, mut command: Command) -> Server {
+    fn start_command(
+        plan: &Path,
+        cache: &Path,
+        shutdown_ms: u64,
+        mut command: Command,
+        extra: &[&str],
+    ) -> Server {
         let mut child = command
             .args(["exec", "serve"])
             .arg(plan)
+            .args(extra)
             .args(["--addr", "127.0.0.1:0", "--shutdown-timeout-ms"])
             .arg(shutdown_ms.to_string())
             .arg("--cache-dir")
@@ -510,4 +517,120 @@ fn port_listens_on_loopback() {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
+}
+
+#[test]
+fn an_audited_server_records_requests_denials_failures_and_its_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = compose_build::build_guests(
+        &root().join("examples/guests/Cargo.toml"),
+        &["audited-greeter", "http-router"],
+        &root().join("target/guests"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plan = dir.path().join("audited.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"name = "audited-http"
+[components.greeter]
+path = {greeter:?}
+exports = ["example:greet/greeter"]
+imports = {{ "std:audit/log" = {{ host = "audit" }} }}
+capabilities = {{ audit = "required" }}
+[components.router]
+path = {router:?}
+exports = ["wasi:http/incoming-handler"]
+imports = {{ "example:greet/greeter" = "greeter" }}
+capabilities = {{ http = ["127.0.0.1:1"] }}
+[exports]
+"wasi:http/incoming-handler" = "router"
+[grants]
+audit = true
+http = ["127.0.0.1:1"]
+[policy]
+memory = 16777216
+timeout-ms = 1000
+[observability]
+audit = "file:audit.log"
+audit-required = true
+"#,
+            greeter = built["audited-greeter"].display().to_string(),
+            router = built["http-router"].display().to_string(),
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_composectl"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&["audit", "keygen", "-o", "audit.key"])
+            .status
+            .success()
+    );
+    let key = dir.path().join("audit.key");
+    let mut server = Server::start_command(
+        &plan,
+        &dir.path().join("cache"),
+        5000,
+        Command::new(env!("CARGO_BIN_EXE_composectl")),
+        &["--audit-key", key.to_str().unwrap()],
+    );
+    for _ in 0..3 {
+        assert_eq!(server.get("/hello/World").0, 200);
+    }
+    assert_eq!(server.get("/fetch/127.0.0.1:9").0, 502);
+    assert_eq!(server.get("/panic").0, 500);
+    server.log_until(&["request 5"]);
+    server.signal("TERM");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    let o = run(&["audit", "verify", "audit.log", "--key", "audit.key.pub"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["audit", "show", "audit.log", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let records = records.as_array().unwrap();
+    let kinds: Vec<String> = records
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["source"].as_str().unwrap(),
+                r["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "guest:greet").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.first().unwrap().starts_with("host:capability."),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"host:serve.start".to_owned()), "{kinds:?}");
+    assert_eq!(kinds.last().unwrap(), "host:serve.stop", "{kinds:?}");
+    let denied = records.iter().find(|r| r["kind"] == "http.denied").unwrap();
+    assert_eq!(denied["fields"]["authority"], "127.0.0.1:9");
+    assert_eq!(denied["fields"]["reason"], "not-allowed");
+    assert_eq!(denied["fields"]["request"], "4");
+    let failed = records
+        .iter()
+        .find(|r| r["kind"] == "request.failed")
+        .unwrap();
+    assert_eq!(failed["fields"]["request"], "5");
+    assert!(
+        failed["fields"]["code"].as_str().unwrap().starts_with('E'),
+        "{failed}"
+    );
+    // No record holds a URL path: only authorities and codes.
+    let all = serde_json::to_string(records).unwrap();
+    assert!(
+        !all.contains("/hello") && !all.contains("/fetch") && !all.contains("/panic"),
+        "{all}"
+    );
 }

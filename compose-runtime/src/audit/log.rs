@@ -1,15 +1,15 @@
-//! The open audit log ([`AuditLog`]: one writer per file, flushed every second by a thread of
-//! its own, at the end of every run and when a server stops) and one session's records in it
-//! ([`Recording`]).
+//! The open audit log ([`AuditLog`]: one writer per file, flushed by a thread of its own when a
+//! batch of 64 records is full and every second, and at the end of every run and when a server
+//! stops) and one session's records in it ([`Recording`]).
 //!
-//! Durability: an append returns before its record is on disk. A batch (64 records, or what
-//! was appended in the last second, or up to the end of a run or server) is written, synced
-//! (`fdatasync`) and covered by a signed checkpoint together; a crash loses at most that
-//! batch, never a checkpointed record (`compose_audit::writer`).
+//! Durability: an append returns before its record is on disk, and never waits for the disk.
+//! A batch is written, synced (`fdatasync`) and covered by a signed checkpoint together; a
+//! crash loses at most the records not yet flushed, never a checkpointed one
+//! (`compose_audit::writer`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use compose_audit::{AuditError, Key, LogWriter, Options, Record, Source};
@@ -33,9 +33,59 @@ struct Shared {
     path: PathBuf,
     /// The run id of records that belong to no run ([`AuditLog::host_event`]).
     run: String,
-    writer: Mutex<LogWriter>,
+    writer: LogWriter,
     /// Appends and flushes that failed, for a log the plan does not require.
     failures: AtomicU64,
+    /// Whether the latest flush failed (cleared by one that succeeds).
+    failing: AtomicBool,
+    /// Wakes the flushing thread.
+    signal: Arc<Signal>,
+}
+
+/// What the flushing thread waits on: a full batch, or the log being dropped.
+#[derive(Default)]
+struct Signal {
+    /// (a batch is full, the log was dropped)
+    state: Mutex<(bool, bool)>,
+    wake: Condvar,
+}
+
+impl Signal {
+    fn set(&self, full: bool, closed: bool) {
+        let mut s = lock(&self.state);
+        s.0 |= full;
+        s.1 |= closed;
+        self.wake.notify_one();
+    }
+}
+
+impl Shared {
+    fn flush(&self) -> Result<(), AuditError> {
+        let flushed = self.writer.flush().map(drop);
+        self.failing.store(flushed.is_err(), Ordering::Relaxed);
+        flushed
+    }
+
+    /// The error of a flush that failed and has not been followed by one that succeeded.
+    fn failing(&self) -> Result<(), ExecError> {
+        if self.failing.load(Ordering::Relaxed) {
+            return Err(ExecError::new(
+                Code::AuditSink,
+                format!(
+                    "the audit log `{}` could not be written (the last flush failed; see the messages above)",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The writer flushes itself when dropped (just after this); the thread may end.
+        self.signal.set(false, true);
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -64,13 +114,16 @@ impl AuditLog {
         let shared = Arc::new(Shared {
             path,
             run: compose_audit::new_run_id().map_err(exec)?,
-            writer: Mutex::new(writer),
+            writer,
             failures: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+            signal: Arc::default(),
         });
         let weak = Arc::downgrade(&shared);
+        let signal = shared.signal.clone();
         std::thread::Builder::new()
             .name("audit-flush".into())
-            .spawn(move || flush_periodically(weak))
+            .spawn(move || flush_periodically(weak, &signal))
             .map_err(|e| ExecError::new(Code::AuditSink, format!("cannot start: {e}")))?;
         Ok(AuditLog { shared })
     }
@@ -90,9 +143,14 @@ impl AuditLog {
         &self.shared.path
     }
 
-    /// Appends `record` (its index is set here, and returned).
+    /// Appends `record` (its index is set here, and returned). It is written later, by the
+    /// flushing thread or [`AuditLog::flush`].
     pub fn append(&self, record: Record) -> Result<u64, AuditError> {
-        self.writer().append(record)
+        let (index, full) = self.shared.writer.append_deferred(record)?;
+        if full {
+            self.shared.signal.set(true, false);
+        }
+        Ok(index)
     }
 
     /// Appends a host record about `plan` (and the component by its digest) that belongs to no
@@ -120,28 +178,38 @@ impl AuditLog {
 
     /// Writes, syncs and checkpoints what was appended.
     pub fn flush(&self) -> Result<(), ExecError> {
-        self.writer().flush().map(drop).map_err(exec)
+        self.shared.flush().map_err(exec)
     }
 
     /// Appends and flushes that failed so far.
     pub fn failures(&self) -> u64 {
         self.shared.failures.load(Ordering::Relaxed)
     }
-
-    fn writer(&self) -> std::sync::MutexGuard<'_, LogWriter> {
-        self.shared
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
-fn flush_periodically(log: Weak<Shared>) {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The flushing thread: writes what was appended when a batch is full, and every second. It
+/// holds the log only while it flushes (so dropping the last [`AuditLog`] drops, and so
+/// flushes, the writer at once), and ends when the log is dropped.
+fn flush_periodically(log: Weak<Shared>, signal: &Signal) {
     loop {
-        std::thread::sleep(FLUSH_EVERY);
+        {
+            let state = lock(&signal.state);
+            let (mut state, _) = signal
+                .wake
+                .wait_timeout_while(state, FLUSH_EVERY, |(full, closed)| !*full && !*closed)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if state.1 {
+                return;
+            }
+            state.0 = false;
+        }
         let Some(shared) = log.upgrade() else { return };
-        let flushed = AuditLog { shared }.flush();
-        if let Err(e) = flushed {
+        if let Err(e) = shared.flush() {
+            shared.failures.fetch_add(1, Ordering::Relaxed);
             eprintln!("audit: {e}");
         }
     }
@@ -218,15 +286,25 @@ impl Recording {
         let mut all = fields.to_vec();
         all.push(("mode", &self.mode));
         let appended = self.log.append(self.record(Source::Host, kind, &all));
-        self.outcome(appended.map(drop).map_err(exec))
+        let appended = appended.map(drop).map_err(exec);
+        // A flush that failed on the flushing thread stops a run that requires the log at its
+        // next record; otherwise that thread told it already.
+        if self.required {
+            return self.outcome(appended.and_then(|()| self.log.shared.failing()));
+        }
+        self.outcome(appended)
     }
 
     /// Appends a guest's record; its index in the log, or why it could not be.
     pub(crate) fn guest(&self, kind: &str, fields: &[(&str, &str)]) -> Result<u64, ExecError> {
         let appended = self.log.append(self.record(Source::Guest, kind, fields));
-        match appended {
+        match appended.map_err(exec) {
+            Ok(i) if self.required => self.log.shared.failing().map(|()| i).map_err(|e| {
+                self.outcome(Err(e))
+                    .expect_err("a required log's failure is an error")
+            }),
             Ok(i) => Ok(i),
-            Err(e) => self.outcome(Err(exec(e))).map(|()| u64::MAX),
+            Err(e) => self.outcome(Err(e)).map(|()| u64::MAX),
         }
     }
 
