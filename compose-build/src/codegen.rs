@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
+use compose_model::plan::Capability;
+
 use crate::bundle::Bundle;
 
 /// How generated code names the files it embeds.
@@ -64,53 +66,32 @@ pub fn generate(
         }
         None => quote!(),
     };
-    // Without precompiled code the component is compiled at load, which a runtime without its
-    // compiler cannot do: say so when the crate is compiled, not when the binary runs.
-    let needs_compiler = if bundle.precompiled.is_none() {
-        let message = format!(
-            "E0512: `{name}` is not precompiled (`precompile = false`), so it is compiled when loaded, and compose-runtime is built without its `jit` feature (no compiler); precompile it, or depend on compose-runtime with `features = [\"jit\"]`"
-        );
-        // `assert!` reads its message as a format string: a plan name may hold braces.
-        let message = message.replace('{', "{{").replace('}', "}}");
-        quote!(
-            const _: () = ::core::assert!(::compose_runtime::JIT, #message);
-        )
-    } else {
-        quote!()
-    };
-    // A plan that grants `attest` needs the runtime's evidence signing: without it, fail when
-    // the crate is compiled (as at load, E0214), naming the feature.
-    let needs_attest = if bundle
-        .plan
-        .grants
-        .grants(compose_model::plan::Capability::Attest)
-    {
-        let message = format!(
-            "E0214: `{name}` grants `attest`, and compose-runtime is built without its `attest` feature, so no evidence could be signed; depend on compose-runtime with `features = [\"attest\"]`, or remove the grant"
-        );
-        let message = message.replace('{', "{{").replace('}', "}}");
-        quote!(
-            const _: () = ::core::assert!(::compose_runtime::ATTEST, #message);
-        )
-    } else {
-        quote!()
-    };
-    // A plan that names an audit log or grants `audit` needs the runtime's audit log: without
-    // it, fail when the crate is compiled (as at load, E0214), naming the feature.
+    // What the runtime must be built with, checked when the crate is compiled rather than when
+    // the binary runs: without precompiled code the component is compiled at load (the `jit`
+    // feature); a plan that grants `attest` needs evidence signing, and one that names an audit
+    // log or grants `audit` needs the log (as at load, E0214, naming the feature).
     let plan = &bundle.plan;
-    let needs_audit = if plan.observability.audit.is_some()
-        || plan.grants.grants(compose_model::plan::Capability::Audit)
-    {
-        let message = format!(
+    let needs_compiler = feature_assert(
+        bundle.precompiled.is_none(),
+        "JIT",
+        format!(
+            "E0512: `{name}` is not precompiled (`precompile = false`), so it is compiled when loaded, and compose-runtime is built without its `jit` feature (no compiler); precompile it, or depend on compose-runtime with `features = [\"jit\"]`"
+        ),
+    );
+    let needs_attest = feature_assert(
+        plan.grants.grants(Capability::Attest),
+        "ATTEST",
+        format!(
+            "E0214: `{name}` grants `attest`, and compose-runtime is built without its `attest` feature, so no evidence could be signed; depend on compose-runtime with `features = [\"attest\"]`, or remove the grant"
+        ),
+    );
+    let needs_audit = feature_assert(
+        plan.observability.audit.is_some() || plan.grants.grants(Capability::Audit),
+        "AUDIT",
+        format!(
             "E0214: `{name}` names an audit log or grants `audit`, and compose-runtime is built without its `audit` feature, so nothing would be recorded; depend on compose-runtime with `features = [\"audit\"]`, or remove them"
-        );
-        let message = message.replace('{', "{{").replace('}', "}}");
-        quote!(
-            const _: () = ::core::assert!(::compose_runtime::AUDIT, #message);
-        )
-    } else {
-        quote!()
-    };
+        ),
+    );
     let provenance = match &bundle.provenance {
         Some((_, bytes)) => {
             // As a literal, not `include_bytes!` of the file: another build writing the same
@@ -287,6 +268,20 @@ pub fn type_name_for(plan_name: Option<&str>) -> Ident {
         format!("Composition{camel}")
     };
     format_ident!("{}", camel, span = Span::call_site())
+}
+
+/// When `needed`, a compile-time assertion that `compose_runtime::FLAG` is true, failing with
+/// `message`.
+fn feature_assert(needed: bool, flag: &str, message: String) -> TokenStream {
+    if !needed {
+        return quote!();
+    }
+    let flag = Ident::new(flag, Span::call_site());
+    // `assert!` reads its message as a format string: a plan name may hold braces.
+    let message = message.replace('{', "{{").replace('}', "}}");
+    quote!(
+        const _: () = ::core::assert!(::compose_runtime::#flag, #message);
+    )
 }
 
 #[cfg(test)]

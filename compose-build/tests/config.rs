@@ -116,6 +116,29 @@ fn a_plan_granting_attest_needs_the_attest_feature() {
     assert!(!rust.contains("ATTEST"), "{rust}");
 }
 
+/// Likewise a plan that names an audit log compiles only where compose-runtime writes one.
+#[test]
+fn a_plan_naming_an_audit_log_needs_the_audit_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("audit.toml");
+    std::fs::write(
+        &plan,
+        "name = \"audit\"\n[components.app]\ncrate = \"app\"\nexports = [\"wasi:cli/run\"]\nimports = { \"example:greet/greeter\" = \"greeter\" }\ncapabilities = { stdout = \"required\" }\n[components.greeter]\ncrate = \"greeter\"\nexports = [\"example:greet/greeter\"]\n[exports]\n\"wasi:cli/run\" = \"app\"\n[grants]\nstdout = true\n[observability]\naudit = \"file:audit.log\"\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let compiled = config(out.path(), dir.path())
+        .try_compile(&plan)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(
+        rust.contains("assert ! (:: compose_runtime :: AUDIT"),
+        "{rust}"
+    );
+    assert!(rust.contains("E0214: `audit` names an audit log"), "{rust}");
+    assert!(!rust.contains("ATTEST"), "{rust}");
+}
+
 #[test]
 fn errors_point_into_the_plan_file_and_still_name_it_for_rerun() {
     let dir = tempfile::tempdir().unwrap();

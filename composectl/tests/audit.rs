@@ -447,3 +447,46 @@ fn keygen_does_not_overwrite_a_key() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn a_checkpoint_signed_by_another_key_is_refused() {
+    let s = Setup::new();
+    let plan = s.plan("keys", "required", true, "");
+    ok(&s.exec_keyed(&plan, &["append", "a", "b"]));
+    let o = s.run(&[
+        "audit",
+        "keygen",
+        "-o",
+        "other.key",
+        "--name",
+        "test.invalid/audit",
+    ]);
+    ok(&o);
+    let o = s.run(&[
+        "audit",
+        "verify",
+        "audit.log",
+        "--key",
+        "other.key.pub",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["code"], "E0804", "{json}");
+    // During a rotation both keys are given: the log verifies with either in the list.
+    let o = s.run(&[
+        "audit",
+        "verify",
+        "audit.log",
+        "--key",
+        "other.key.pub",
+        "--key",
+        "audit.key.pub",
+    ]);
+    ok(&o);
+    // A key file that is not a verifier key.
+    let o = s.run(&["audit", "verify", "audit.log", "--key", &plan, "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["code"], "E0804", "{json}");
+}

@@ -24,7 +24,7 @@ const RUNS: usize = 41;
 const ROUNDS: usize = 3;
 const WRK_SECONDS: &str = "10s";
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
@@ -38,10 +38,21 @@ fn free_addr() -> Result<String> {
 
 /// Starts `composectl exec serve PLAN` and waits until it listens.
 fn serve(bin: &Path, plan: &Path, cache: &Path) -> Result<(Child, String)> {
+    serve_with(bin, plan, cache, &[])
+}
+
+/// Starts `composectl exec serve PLAN EXTRA…` and waits until it listens.
+pub(crate) fn serve_with(
+    bin: &Path,
+    plan: &Path,
+    cache: &Path,
+    extra: &[&str],
+) -> Result<(Child, String)> {
     let addr = free_addr()?;
     let mut child = Command::new(bin)
         .args(["exec", "serve"])
         .arg(plan)
+        .args(extra)
         .args(["--addr", &addr, "--cache-dir"])
         .arg(cache)
         .stdin(Stdio::null())
@@ -65,7 +76,7 @@ fn serve(bin: &Path, plan: &Path, cache: &Path) -> Result<(Child, String)> {
 }
 
 /// Requests per second wrk measures on `addr`.
-fn wrk(addr: &str) -> Result<f64> {
+pub(crate) fn wrk(addr: &str) -> Result<f64> {
     let out = Command::new("wrk")
         .args(["-t2", "-c64", &format!("-d{WRK_SECONDS}")])
         .arg(format!("http://{addr}/hello/World"))
@@ -81,7 +92,7 @@ fn wrk(addr: &str) -> Result<f64> {
         .context("no Requests/sec in wrk's output")
 }
 
-fn stop(mut child: Child) {
+pub(crate) fn stop(mut child: Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

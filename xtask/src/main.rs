@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 mod bench;
+mod bench_audit;
 mod bench_binary;
 mod bench_chain;
 mod bench_compare;
@@ -37,6 +38,8 @@ Tasks:
                      what the macro adds to a no-op and a guest-touching `cargo build`
   bench-serve        wrk load (64 connections, 30 s) on the `hello-http` binary and on
                      `wasmtime serve` of the same component (needs wrk: apt-get install -y wrk)
+  bench-audit        what the audit log costs `exec serve` under wrk: no log, host records
+                     only, a guest record per request, and `wasmtime serve` (needs wrk)
   bench-trust        what signatures cost: verify in-process and as commands, and a warm
                      `exec run` with --require-signature against one without
   bench-compare BASE NEW
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Some("bench-binary") => bench_binary::run(),
         Some("bench-serve") => bench_serve::run(),
         Some("bench-trust") => bench_trust::run(),
+        Some("bench-audit") => bench_audit::run(),
         Some("bench-compare") => match (args.get(1), args.get(2)) {
             (Some(base), Some(new)) => bench_compare::run(base, new),
             _ => {
