@@ -38,6 +38,9 @@ pub struct Scan<'a> {
     pub end: usize,
     /// Why reading stopped before the end of the file, if it did.
     pub bad: Option<String>,
+    /// Whether what stopped it is a last frame cut short (a torn write: it runs past the end of
+    /// the file), as opposed to a frame that is there and wrong.
+    pub torn: bool,
 }
 
 /// Reads frames from the start of `bytes` until the end or the first frame that is cut short,
@@ -49,6 +52,7 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
         let rest = &bytes[at..];
         if rest.len() < 4 {
             scan.bad = Some(format!("a frame is cut short at byte {at}"));
+            scan.torn = true;
             break;
         }
         let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
@@ -60,6 +64,7 @@ pub fn scan(bytes: &[u8]) -> Scan<'_> {
         }
         if rest.len() < len + OVERHEAD {
             scan.bad = Some(format!("a frame is cut short at byte {at}"));
+            scan.torn = true;
             break;
         }
         let record = &rest[4..4 + len];

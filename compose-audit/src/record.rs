@@ -63,15 +63,41 @@ impl Record {
     }
 }
 
-/// `text` with control characters escaped (`\n`, `\u{1b}`), for showing records on a terminal.
+/// `text` with what could deceive a terminal escaped: control characters (`\n`, `\u{1b}`),
+/// invisible formatting and direction marks (`\u{202e}`, `\u{200b}`, …), and `"` and `\`
+/// (so that a value cannot fake the end of a `name="value"` pair).
 pub fn escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            if c.is_control() {
+            if c.is_control() || c == '"' || c == '\\' || is_format(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
         })
         .collect()
+}
+
+/// Unicode's format characters (category Cf) that change how text around them is shown:
+/// zero-width ones, direction marks and overrides, the soft hyphen, the byte order mark.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn what_could_deceive_a_terminal_is_escaped() {
+        assert_eq!(escape("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("x\ny"), "x\\ny");
+        assert_eq!(escape("say \"hi\" \\o/"), "say \\\"hi\\\" \\\\o/");
+        assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(escape("zero\u{200b}width"), "zero\\u{200b}width");
+        assert_eq!(escape("plain ünïcode 漢字"), "plain ünïcode 漢字");
+    }
 }

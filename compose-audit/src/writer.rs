@@ -6,13 +6,16 @@
 //! `checkpoint_out` folder if one is set.
 //!
 //! So an append returns before its record is durable: a crash loses at most the records of
-//! the batch not yet flushed, never a checkpointed one. On reopen a torn last frame (a write
-//! cut short) is cut off, but only after every checkpointed record: a log whose checkpointed
-//! records are damaged is refused, never "repaired".
+//! the batch not yet flushed, never a checkpointed one. On reopen the checkpoint must be signed
+//! by this writer's key (or a previous one given), a torn last frame (a write cut short, running
+//! past the end of the file) is cut off, and records written after the checkpoint are adopted
+//! (and counted, [`Opened::adopted`]). Anything else is refused, never "repaired": a frame that
+//! is there and wrong, checkpointed records missing or changed, records without a checkpoint.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use compose_model::Code;
@@ -35,9 +38,19 @@ pub struct Options {
     /// apart from the log: cutting the log together with its last checkpoint cannot be seen
     /// from the log alone.
     pub checkpoint_out: Option<PathBuf>,
+    /// Verifier keys (`NAME+ID+…`) of earlier keys whose checkpoint a reopened log may end
+    /// with: after a key is rotated, the previous one's.
+    pub previous_keys: Vec<String>,
 }
 
 impl Options {
+    /// Accepts, when the log is reopened, a checkpoint signed by the key whose verifier key
+    /// is `key` (the key used before a rotation).
+    pub fn previous_key(mut self, key: impl Into<String>) -> Options {
+        self.previous_keys.push(key.into());
+        self
+    }
+
     /// Sets the records per batch.
     pub fn batch(mut self, records: usize) -> Options {
         self.batch = records;
@@ -56,6 +69,7 @@ impl Default for Options {
         Options {
             batch: 64,
             checkpoint_out: None,
+            previous_keys: Vec::new(),
         }
     }
 }
@@ -68,7 +82,15 @@ pub struct Opened {
     pub records: u64,
     /// Bytes of a torn last frame that were cut off.
     pub cut: u64,
+    /// Records after the latest checkpoint (written, but not checkpointed before the writer
+    /// stopped), taken into the log: the next checkpoint covers them. A host records that it
+    /// did, so a reader sees which records no earlier checkpoint vouched for.
+    pub adopted: u64,
 }
+
+/// The most bytes of records waiting to be written: past it, appends are refused (the disk
+/// has been failing for long).
+pub const MAX_PENDING: usize = 64 * 1024 * 1024;
 
 /// The one writer of a log, shared between threads: appending takes a short lock on the
 /// records in memory (encoding, hashing into the tree, framing); flushing takes a second lock,
@@ -79,6 +101,8 @@ pub struct LogWriter {
     memory: Mutex<Memory>,
     disk: Mutex<Disk>,
     batch: usize,
+    /// Set when the file is in a state no flush can mend: appends are refused too.
+    broken: AtomicBool,
 }
 
 /// What was appended: the tree and the frames not yet written.
@@ -160,8 +184,32 @@ impl LogWriter {
                 Err(e) => return Err(AuditError::at(i as u64, format!("not a record: {e}"))),
             }
         }
-        let checkpointed = read_own_checkpoint(path)?;
-        let (size, hash) = checkpointed.unwrap_or((0, tree.hash(0)));
+        if let Some(bad) = &scan.bad
+            && !scan.torn
+        {
+            return Err(AuditError::at(
+                scan.records.len() as u64,
+                format!(
+                    "{bad}, and a torn write is only ever the last frame cut short: the log was altered; it is not repaired (run `composectl audit verify`)"
+                ),
+            ));
+        }
+        let checkpoint = read_own_checkpoint(path, &key, &options.previous_keys)?;
+        let (size, hash) = match checkpoint {
+            Some(c) => c,
+            None if tree.size() == 0 => (0, tree.hash(0)),
+            None => {
+                return Err(AuditError::new(
+                    Code::AuditCheckpoint,
+                    format!(
+                        "`{}` has {} records and no checkpoint (`{}`), so nothing says they are the ones this host wrote; they are not signed now. If the host stopped before its first checkpoint, check them (`composectl audit show`) and move the log aside",
+                        path.display(),
+                        tree.size(),
+                        crate::checkpoint_path(path).display()
+                    ),
+                ));
+            }
+        };
         if tree.size() < size {
             return Err(AuditError::at(
                 tree.size(),
@@ -184,7 +232,7 @@ impl LogWriter {
             ));
         }
         let mut cut = 0;
-        if scan.bad.is_some() {
+        if scan.torn {
             cut = (bytes.len() - scan.end) as u64;
             file.set_len(scan.end as u64)
                 .and_then(|()| file.sync_data())
@@ -193,6 +241,7 @@ impl LogWriter {
         let opened = Opened {
             records: tree.size(),
             cut,
+            adopted: tree.size() - size,
         };
         let writer = LogWriter {
             memory: Mutex::new(Memory {
@@ -210,6 +259,7 @@ impl LogWriter {
                 broken: None,
             }),
             batch: options.batch.max(1),
+            broken: AtomicBool::new(false),
         };
         Ok((writer, opened))
     }
@@ -237,7 +287,22 @@ impl LogWriter {
     /// Appends `record` without ever flushing: its index, and whether a batch is full (for a
     /// caller that flushes on a thread of its own).
     pub fn append_deferred(&self, mut record: Record) -> Result<(u64, bool), AuditError> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(AuditError::new(
+                Code::AuditSink,
+                "the audit log takes no more records: a write failed and could not be undone; reopen it",
+            ));
+        }
         let mut m = lock(&self.memory);
+        if m.pending.len() > MAX_PENDING {
+            return Err(AuditError::new(
+                Code::AuditSink,
+                format!(
+                    "more than {} MiB of records are waiting to be written: the audit log has been failing; see the errors before this one",
+                    MAX_PENDING >> 20
+                ),
+            ));
+        }
         let index = m.tree.size();
         record.index = index;
         let bytes = record.encode();
@@ -270,10 +335,13 @@ impl LogWriter {
             (std::mem::take(&mut m.pending), size, m.tree.hash(size))
         };
         let checkpoint = disk.key.sign(size, hash);
-        if batch.is_empty() && disk.checkpointed == size && size > 0 {
+        if batch.is_empty() && disk.checkpointed == size {
             return Ok(checkpoint);
         }
         if let Err(e) = disk.write(&batch) {
+            if disk.broken.is_some() {
+                self.broken.store(true, Ordering::Relaxed);
+            }
             // Nothing of the batch is on the file: keep it, ahead of what came since.
             let mut m = lock(&self.memory);
             let later = std::mem::replace(&mut m.pending, batch);
@@ -332,10 +400,15 @@ impl Drop for LogWriter {
     }
 }
 
-/// The size and tree hash of the log's own latest checkpoint, if it has one. Its signature is
-/// not checked here (`audit verify` checks it): the writer only needs to know how far its
-/// records are covered.
-fn read_own_checkpoint(log: &Path) -> Result<Option<(u64, Hash)>, AuditError> {
+/// The size and tree hash of the log's own latest checkpoint, if it has one, after checking
+/// that `key` signed it (Ed25519 signatures are deterministic: signing its tree again gives the
+/// same bytes) or a key of `previous` did. A forged checkpoint would have the writer sign
+/// records it never wrote.
+fn read_own_checkpoint(
+    log: &Path,
+    key: &Key,
+    previous: &[String],
+) -> Result<Option<(u64, Hash)>, AuditError> {
     let path = crate::checkpoint_path(log);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -350,7 +423,27 @@ fn read_own_checkpoint(log: &Path) -> Result<Option<(u64, Hash)>, AuditError> {
     };
     let note = Note::from_bytes(&bytes).map_err(|_| bad())?;
     let c = Checkpoint::from_bytes(note.text()).map_err(|_| bad())?;
-    Ok(Some((c.size(), *c.hash())))
+    let (size, hash) = (c.size(), *c.hash());
+    if key.sign(size, hash) == bytes {
+        return Ok(Some((size, hash)));
+    }
+    if !previous.is_empty()
+        && crate::checkpoint::verify(&bytes, previous, "the log's checkpoint").is_ok()
+    {
+        return Ok(Some((size, hash)));
+    }
+    Err(AuditError::new(
+        Code::AuditCheckpoint,
+        format!(
+            "`{}` is not signed by this host's key{}: it was replaced, or the key changed; after a rotation give the previous verifier key (`--audit-previous-key PUB`)",
+            path.display(),
+            if previous.is_empty() {
+                ""
+            } else {
+                " nor a previous one"
+            }
+        ),
+    ))
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the whole new one, durably: a

@@ -294,6 +294,9 @@ fn child_appends_until_killed() {
 #[test]
 fn a_writer_killed_mid_append_leaves_a_log_that_reopens_and_verifies() {
     let l = log();
+    // A first checkpoint, so that a kill before the child's first one leaves records after a
+    // checkpoint (adopted on reopen), not records with none (refused).
+    l.write(1);
     for round in 0..3 {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "child_appends_until_killed", "--nocapture"])
@@ -321,4 +324,53 @@ fn a_writer_killed_mid_append_leaves_a_log_that_reopens_and_verifies() {
         assert_eq!(v.records.len() as u64, before + 1);
         assert_eq!(v.records.last().unwrap().kind, "after-kill");
     }
+}
+
+#[test]
+fn reopening_refuses_a_log_whose_checkpoint_is_missing_forged_or_whose_frames_are_wrong() {
+    let l = log();
+    l.write(6);
+    let good = l.bytes();
+    let open = |options: Options| {
+        LogWriter::open(&l.path, Key::parse(&l.skey).unwrap(), options).map(|(w, o)| {
+            drop(w);
+            o
+        })
+    };
+    // A checkpoint signed by another key (a forgery over rewritten records) is refused...
+    let good_checkpoint = l.checkpoint();
+    let (other_skey, other_vkey) = Key::generate("example.invalid/compose/audit-test").unwrap();
+    let other = Key::parse(&other_skey).unwrap();
+    let tree = verify::read(&good).unwrap().1;
+    std::fs::write(checkpoint_path(&l.path), other.sign(6, tree.hash(6))).unwrap();
+    let e = open(Options::default()).unwrap_err();
+    assert_eq!(e.code, Code::AuditCheckpoint, "{e}");
+    // ...unless it is the previous key of a rotation, given as such.
+    let o = open(Options::default().previous_key(other_vkey)).unwrap();
+    assert_eq!((o.records, o.adopted), (6, 0));
+    std::fs::write(checkpoint_path(&l.path), &good_checkpoint).unwrap();
+    // Records with no checkpoint at all are not signed now.
+    std::fs::remove_file(checkpoint_path(&l.path)).unwrap();
+    let e = open(Options::default()).unwrap_err();
+    assert_eq!(e.code, Code::AuditCheckpoint, "{e}");
+    std::fs::write(checkpoint_path(&l.path), &good_checkpoint).unwrap();
+    // Records after the checkpoint (written, then a crash before it was updated) are adopted.
+    let mut more = good.clone();
+    for i in 6..8 {
+        let mut r = record("test.event", i);
+        r.index = i as u64;
+        more.extend(compose_audit::frame::frame(&r.encode()));
+    }
+    std::fs::write(&l.path, &more).unwrap();
+    let o = open(Options::default()).unwrap();
+    assert_eq!((o.records, o.adopted, o.cut), (8, 2, 0));
+    // A wrong frame after the checkpoint, followed by another, is not a torn write: refused,
+    // and nothing is cut.
+    let frames = l.frames();
+    let mut wrong = l.bytes();
+    wrong[frames[7].0 - 3] ^= 1; // inside record 6's checksum
+    std::fs::write(&l.path, &wrong).unwrap();
+    let e = open(Options::default()).unwrap_err();
+    assert_eq!((e.code, e.index), (Code::AuditTampered, Some(6)), "{e}");
+    assert_eq!(l.bytes(), wrong, "nothing was cut");
 }

@@ -26,11 +26,18 @@ pub use log::AuditLog;
 #[cfg(feature = "audit")]
 use log::Recording;
 
+/// The most host records one instance can cause by what it does (secret tokens opened and used,
+/// outgoing requests denied): past it they are counted, not written, so a guest cannot fill
+/// the disk with the host's records.
+pub(crate) const MAX_CAUSED: u32 = 1000;
+
 /// What a session records through: nothing, or one composition's records in the host's log.
 #[derive(Clone, Default)]
 pub(crate) struct Audit {
     #[cfg(feature = "audit")]
     recording: Option<std::sync::Arc<Recording>>,
+    /// Host records this store's instance caused so far (see [`MAX_CAUSED`]).
+    caused: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Audit {
@@ -54,6 +61,7 @@ impl Audit {
             let recording = Recording::new(plan, host, path, component, mode)?;
             Ok(Audit {
                 recording: Some(std::sync::Arc::new(recording)),
+                caused: Default::default(),
             })
         }
         #[cfg(not(feature = "audit"))]
@@ -87,11 +95,28 @@ impl Audit {
         Ok(())
     }
 
-    /// Records a host event whose failure cannot stop anything by itself (inside a host call
-    /// that has no error to give): a required log that failed is caught at the run's end,
-    /// which [`Audit::check`] reports.
-    pub(crate) fn note(&self, kind: &str, fields: &[(&str, &str)]) {
-        let _ = self.host(kind, fields);
+    /// The audit of one store: the session's, with a count of its own of the host records its
+    /// instance causes.
+    pub(crate) fn for_store(&self) -> Audit {
+        Audit {
+            caused: Default::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Records a host event the instance caused (a secret opened or used, a request denied),
+    /// at most [`MAX_CAUSED`] per instance; past that it is counted in the session's stop
+    /// record instead. An error only as for [`Audit::host`].
+    pub(crate) fn caused(&self, kind: &str, fields: &[(&str, &str)]) -> Result<(), ExecError> {
+        use std::sync::atomic::Ordering;
+        if self.caused.fetch_add(1, Ordering::Relaxed) >= MAX_CAUSED {
+            #[cfg(feature = "audit")]
+            if let Some(r) = &self.recording {
+                r.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+        self.host(kind, fields)
     }
 
     /// Writes, syncs and checkpoints what was recorded (at a run's end, a server's stop).
@@ -137,11 +162,18 @@ impl Audit {
     pub(crate) fn stop(&self, kind: &str, outcome: &str) -> Result<(), ExecError> {
         #[cfg(feature = "audit")]
         if let Some(r) = &self.recording {
-            let refused = r
-                .guest_refused
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .to_string();
-            r.host(kind, &[("outcome", outcome), ("guest-refused", &refused)])?;
+            let count = |n: &std::sync::atomic::AtomicU64| {
+                n.load(std::sync::atomic::Ordering::Relaxed).to_string()
+            };
+            let (refused, dropped) = (count(&r.guest_refused), count(&r.dropped));
+            r.host(
+                kind,
+                &[
+                    ("outcome", outcome),
+                    ("guest-refused", &refused),
+                    ("host-records-dropped", &dropped),
+                ],
+            )?;
             r.flush()?;
             return r.check();
         }

@@ -251,7 +251,9 @@ impl Builder {
         if self.signature_required {
             let checked = crate::signed::check_embedded(&self.embedded, &self.signers);
             #[cfg(feature = "audit")]
-            if let Some(log) = &self.host.audit {
+            if let Some(log) = &self.host.audit
+                && log.is_for(plan, self.host.plan_folder.as_deref())
+            {
                 let (kind, field) = match &checked {
                     Ok(covered) => (
                         "signature.verified",

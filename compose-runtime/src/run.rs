@@ -24,7 +24,9 @@ impl Runtime {
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
         let session = Session::new(plan, host, Mode::Run, Known::Bytes(component))?;
-        let (component, _) = self.compile(component)?;
+        let (component, _) = self
+            .compile(component)
+            .map_err(|e| session.failed("run.failed", e))?;
         self.run_session(&session, &component, args)
     }
 
@@ -48,7 +50,7 @@ impl Runtime {
         args: &[String],
     ) -> Result<u8, ExecError> {
         let audit = &session.audit;
-        audit.host("run.start", &[])?;
+        session.start("run.start")?;
         let result = self.run_command(session, component, args);
         let outcome = match &result {
             Ok(code) => format!("exit {code}"),
@@ -109,6 +111,11 @@ impl Runtime {
         session: &Session,
         component: &Component,
     ) -> Result<(Store<HostState>, wasmtime::component::Instance), ExecError> {
+        // Typed calls are recorded when the instance is made (the host calls into it as long
+        // as it likes; nothing marks an end), and the record is flushed at once.
+        session.start("instance.start")?;
+        session.audit.flush()?;
+        session.audit.check()?;
         let (mut store, linker) = self.prepare(session, component, &[])?;
         match linker.instantiate(&mut store, component) {
             Ok(i) => Ok((store, i)),

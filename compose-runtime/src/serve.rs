@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -96,6 +96,42 @@ struct Service {
     next_id: AtomicU64,
     /// Stops the server: when the audit log the plan requires has failed.
     stop: watch::Sender<bool>,
+    /// Guest tasks running (a request's instance may run on after its connection closed):
+    /// the server's stop record waits for them, up to the shutdown timeout.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a running guest task for as long as it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> InFlight {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// While the server runs, checks every 100 ms that the audit log the plan requires has not
+/// failed (a flush on the log's own thread, a record written inside a host call), and stops
+/// the server if it has.
+async fn watch_audit(service: Arc<Service>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+        if let Err(e) = service.session.audit.check() {
+            eprintln!("{e}; stopping the server");
+            let _ = service.stop.send(true);
+            return;
+        }
+    }
 }
 
 impl crate::Runtime {
@@ -208,18 +244,32 @@ async fn serve_loaded(
         .policy
         .concurrency
         .map_or(options.pool_size, |c| u32::try_from(c).unwrap_or(u32::MAX));
-    let engine = serve_engine(plan, pool)?;
-    let runtime = crate::Runtime::from_engine(engine)?;
-    let component = load(&runtime)?;
-    let pre = prepare(&runtime, &session, &component)?;
-    session.audit.host("serve.start", &[])?;
+    let loaded = serve_engine(plan, pool)
+        .and_then(crate::Runtime::from_engine)
+        .and_then(|runtime| {
+            let component = load(&runtime)?;
+            let pre = prepare(&runtime, &session, &component)?;
+            Ok((runtime, pre))
+        });
+    let (runtime, pre) = loaded.map_err(|e| session.failed("serve.failed", e))?;
+    session.start("serve.start")?;
     let service = Arc::new(Service {
         pre,
         session,
         next_id: AtomicU64::new(1),
         stop: stop_tx.clone(),
+        in_flight: Arc::default(),
     });
+    if service.session.audit.is_on() {
+        tokio::spawn(watch_audit(service.clone(), stop_rx.clone()));
+    }
     let served = accept_loop(service.clone(), options, ready, stop_tx, stop_rx).await;
+    // Guest tasks still running after their connections closed: let them end (they may
+    // still record), up to the shutdown timeout, before the stop record.
+    let deadline = tokio::time::Instant::now() + options.shutdown_timeout;
+    while service.in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let outcome = match &served {
         Ok(()) => "stopped".to_owned(),
         Err(e) => e.code.as_str().to_owned(),
@@ -396,7 +446,9 @@ async fn serve_one(
         .map_err(|e| host(format!("cannot prepare the response: {e:#}")))?;
     let pre = service.pre.clone();
     let policy = session.plan.policy.clone();
+    let running = InFlight::new(&service.in_flight);
     let task = tokio::task::spawn(async move {
+        let _running = running;
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy

@@ -40,6 +40,11 @@ struct Shared {
     failing: AtomicBool,
     /// Wakes the flushing thread.
     signal: Arc<Signal>,
+    /// The flushing thread, joined by [`AuditLog::close`].
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// What reopening found (records adopted after the last checkpoint, bytes of a torn
+    /// frame cut), recorded by the first session (`log.reopened`).
+    reopened: Mutex<Option<(u64, u64)>>,
 }
 
 /// What the flushing thread waits on: a full batch, or the log being dropped.
@@ -104,7 +109,7 @@ impl AuditLog {
     /// Opens (or creates) the log at `path`, recovering a torn tail, with checkpoints signed by
     /// `key` (and exported to `options.checkpoint_out`, if set).
     pub fn open(path: &Path, key: Key, options: Options) -> Result<AuditLog, ExecError> {
-        let (writer, _) = LogWriter::open(path, key, options).map_err(exec)?;
+        let (writer, opened) = LogWriter::open(path, key, options).map_err(exec)?;
         let path = std::fs::canonicalize(path).map_err(|e| {
             ExecError::new(
                 Code::AuditSink,
@@ -118,13 +123,18 @@ impl AuditLog {
             failures: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             signal: Arc::default(),
+            thread: Mutex::new(None),
+            reopened: Mutex::new(
+                (opened.adopted > 0 || opened.cut > 0).then_some((opened.adopted, opened.cut)),
+            ),
         });
         let weak = Arc::downgrade(&shared);
         let signal = shared.signal.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("audit-flush".into())
             .spawn(move || flush_periodically(weak, &signal))
             .map_err(|e| ExecError::new(Code::AuditSink, format!("cannot start: {e}")))?;
+        *lock(&shared.thread) = Some(thread);
         Ok(AuditLog { shared })
     }
 
@@ -181,6 +191,25 @@ impl AuditLog {
         self.shared.flush().map_err(exec)
     }
 
+    /// Flushes what was appended, writes the final checkpoint and stops the flushing thread
+    /// (waiting for it): call it before the process exits, so that no record depends on a
+    /// thread that exiting would cut short. Appends after it are written only by a later
+    /// [`AuditLog::flush`] or when the last clone is dropped.
+    pub fn close(&self) -> Result<(), ExecError> {
+        self.shared.signal.set(false, true);
+        if let Some(thread) = lock(&self.shared.thread).take() {
+            let _ = thread.join();
+        }
+        self.flush()
+    }
+
+    /// Whether `plan` names this log (resolved against `plan_folder`).
+    pub fn is_for(&self, plan: &Plan, plan_folder: Option<&Path>) -> bool {
+        Self::plan_path(plan, plan_folder)
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .is_some_and(|p| p == self.shared.path)
+    }
+
     /// Appends and flushes that failed so far.
     pub fn failures(&self) -> u64 {
         self.shared.failures.load(Ordering::Relaxed)
@@ -226,6 +255,8 @@ pub(crate) struct Recording {
     failed: AtomicBool,
     /// Guest records refused (over a limit), reported when the run or server stops.
     pub(crate) guest_refused: AtomicU64,
+    /// Host records an instance caused past its limit, reported likewise.
+    pub(crate) dropped: AtomicU64,
 }
 
 impl Recording {
@@ -258,7 +289,8 @@ impl Recording {
                 ),
             ));
         }
-        Ok(Recording {
+        let reopened = lock(&log.shared.reopened).take();
+        let recording = Recording {
             log,
             run: compose_audit::new_run_id().map_err(exec)?,
             plan: plan.digest().to_string(),
@@ -267,7 +299,16 @@ impl Recording {
             required: plan.observability.audit_required,
             failed: AtomicBool::new(false),
             guest_refused: AtomicU64::new(0),
-        })
+            dropped: AtomicU64::new(0),
+        };
+        if let Some((adopted, cut)) = reopened {
+            let (adopted, cut) = (adopted.to_string(), cut.to_string());
+            recording.host(
+                "log.reopened",
+                &[("adopted-records", &adopted), ("cut-bytes", &cut)],
+            )?;
+        }
+        Ok(recording)
     }
 
     fn record(&self, source: Source, kind: &str, fields: &[(&str, &str)]) -> Record {
@@ -329,8 +370,14 @@ impl Recording {
         Ok(())
     }
 
-    /// `E0801` if the plan requires the log and it failed.
+    /// `E0801` if the plan requires the log and it failed, or its last flush failed.
     pub(crate) fn check(&self) -> Result<(), ExecError> {
+        if self.required
+            && let Err(e) = self.log.shared.failing()
+        {
+            self.failed.store(true, Ordering::Relaxed);
+            return Err(required_failed(&e));
+        }
         if self.failed.load(Ordering::Relaxed) {
             return Err(ExecError::new(
                 Code::AuditSink,

@@ -38,10 +38,17 @@ fn authority(uri: &http::Uri) -> String {
 }
 
 impl Outgoing {
-    /// Records a denied request in the audit log.
+    /// Records a denied request in the audit log: its authority (`host:port` as the URI
+    /// parser read it, at most 261 bytes: never a path, query or header), the reason and the
+    /// request id. A required log that failed stops a server by its watch ([`crate::serve`]).
     fn deny(&self, authority: &str, reason: &str) {
         let request = self.request.to_string();
-        self.audit.note(
+        let authority = if authority.len() <= 261 {
+            authority
+        } else {
+            "(too long)"
+        };
+        let _ = self.audit.caused(
             "http.denied",
             &[
                 ("authority", authority),

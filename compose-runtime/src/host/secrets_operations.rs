@@ -71,7 +71,12 @@ impl operations::Host for SecretsView<'_> {
         scheme: Option<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let name = self.table.get(&token)?.name.clone();
+        // Recorded only when on the allowlist: anything else is the guest's words.
         let to = authority.to_ascii_lowercase();
+        let to = match &self.ctx.http {
+            Some(allowed) if allowed.contains(&to) => to,
+            _ => "(not allowed)".to_owned(),
+        };
         let added = self.add_header(&name, authority, &header, scheme.as_deref());
         let outcome = if added.is_ok() { "attached" } else { "refused" };
         self.record(

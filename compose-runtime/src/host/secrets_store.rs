@@ -148,11 +148,17 @@ impl SecretsView<'_> {
         name: &str,
         fields: &[(&str, &str)],
     ) -> wasmtime::Result<()> {
+        // A name the plan does not define is the guest's words: not written into a host record.
+        let name = if self.ctx.grants.0.contains_key(name) {
+            name
+        } else {
+            "(not defined by the plan)"
+        };
         let mut all = vec![("token", name)];
         all.extend_from_slice(fields);
         self.ctx
             .audit
-            .host(kind, &all)
+            .caused(kind, &all)
             .map_err(wasmtime::Error::new)
     }
 }
@@ -202,7 +208,8 @@ impl store::HostToken for SecretsView<'_> {
             .read(&g.reference)
             .map(|s| s.expose().to_vec())
             .map_err(|e| from_backend(&name, e));
-        self.record("secret.revealed", &name, &[])?;
+        let outcome = if value.is_ok() { "revealed" } else { "failed" };
+        self.record("secret.revealed", &name, &[("outcome", outcome)])?;
         Ok(value)
     }
 

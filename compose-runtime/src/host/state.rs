@@ -144,7 +144,6 @@ impl Session {
                 return Err(e);
             }
         };
-        audit.capabilities(plan, &allowed)?;
         #[cfg(feature = "attest")]
         let attest = if allowed.attest {
             Some(super::attest::attesting(plan, host, mode, known)?)
@@ -171,6 +170,27 @@ impl Session {
         })
     }
 
+    /// Records that a run, server or instance (`kind`: `run.start`, `serve.start`,
+    /// `instance.start`) starts, after what it was granted (a record per capability requested).
+    pub(crate) fn start(&self, kind: &str) -> Result<(), ExecError> {
+        self.audit.capabilities(&self.plan, &self.allowed)?;
+        self.audit.host(kind, &[])
+    }
+
+    /// Records that a run or server failed before it started (`kind`: `run.failed`,
+    /// `serve.failed`), with the error's code, and flushes; returns the error.
+    pub(crate) fn failed(&self, kind: &str, e: ExecError) -> ExecError {
+        let recorded = self
+            .audit
+            .host(kind, &[("code", e.code.as_str())])
+            .and_then(|()| self.audit.flush());
+        match recorded {
+            // A required log that failed is the error to report.
+            Err(audit) => audit,
+            Ok(()) => e,
+        }
+    }
+
     /// A store for one run (with `args`) or one request (`request` is its id in log lines):
     /// WASI as allowed, the plan's store limits, its deadline and its fuel.
     pub(crate) fn store(
@@ -190,6 +210,7 @@ impl Session {
         )?;
         // Outgoing HTTP (and so attaching secrets to it) only where the host makes requests.
         let http = (self.mode == Mode::Serve).then(|| self.http.clone());
+        let audit = self.audit.for_store();
         let mut store = Store::new(
             engine,
             HostState {
@@ -200,13 +221,13 @@ impl Session {
                 outgoing: Outgoing {
                     allowed: self.http.clone(),
                     request,
-                    secrets: SecretsCtx::new(self.secrets.clone(), http, self.audit.clone()),
-                    audit: self.audit.clone(),
+                    secrets: SecretsCtx::new(self.secrets.clone(), http, audit.clone()),
+                    audit: audit.clone(),
                 },
                 #[cfg(feature = "attest")]
                 attest: super::attest::AttestCtx::new(self.attest.clone()),
                 #[cfg(feature = "audit")]
-                audit: super::audit::AuditCtx::new(self.audit.clone(), self.allowed.audit),
+                audit: super::audit::AuditCtx::new(audit, self.allowed.audit),
             },
         );
         store.limiter(|h| &mut h.limits);

@@ -281,7 +281,12 @@ fn prove_tree(v: &Verified, old: &[u8], keys: &[PathBuf]) -> Result<Result<Value
     if let Err(e) = verify::extends(latest, &v.tree, &old) {
         return Ok(Err(e));
     }
-    let proof = v.tree.prove_tree(latest.size, old.size);
+    // A tree of no records is extended by any tree: its proof is empty.
+    let proof = if old.size == 0 {
+        Vec::new()
+    } else {
+        v.tree.prove_tree(latest.size, old.size)
+    };
     Ok(Ok(json!({
         "origin": latest.origin,
         "old_size": old.size,

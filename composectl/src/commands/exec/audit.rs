@@ -23,6 +23,11 @@ pub struct AuditArgs {
     /// its own checkpoint.
     #[arg(long, value_name = "DIR", requires = "audit_key")]
     audit_checkpoint_out: Option<PathBuf>,
+    /// The verifier key (`audit keygen`'s FILE.pub) of the key used before `--audit-key`, after
+    /// a rotation: the log's last checkpoint may be signed by it (repeatable). Without it a log
+    /// whose checkpoint another key signed is refused (E0804).
+    #[arg(long, value_name = "PUB", requires = "audit_key")]
+    audit_previous_key: Vec<PathBuf>,
 }
 
 impl AuditArgs {
@@ -56,6 +61,12 @@ impl AuditArgs {
         let mut options = Options::default();
         if let Some(dir) = &self.audit_checkpoint_out {
             options = options.checkpoint_out(dir);
+        }
+        for p in &self.audit_previous_key {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                AuditError::new(Code::CliIo, format!("cannot read `{}`: {e}", p.display()))
+            })?;
+            options = options.previous_key(text.trim());
         }
         AuditLog::open(&path, key, options)
             .map(Some)

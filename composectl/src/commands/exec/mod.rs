@@ -8,7 +8,7 @@ use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
 use compose_model::plan::{self, Capability, Plan};
 use compose_model::{Code, Hashed};
-use compose_runtime::{Composition, HostPolicy, Runtime, ServeOptions};
+use compose_runtime::{Composition, ExecError, HostPolicy, Runtime, ServeOptions};
 
 use super::report::JsonOut;
 use crate::failure::Coded;
@@ -138,15 +138,16 @@ impl ExecCommand {
         match self {
             ExecCommand::Run { input, args } => {
                 let out = JsonOut(input.json_out.clone());
-                let Some(Resolved {
+                let Some(resolved) = input.resolve(&out)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let Resolved {
                     plan,
                     component,
                     host,
                     store,
-                }) = input.resolve(&out)?
-                else {
-                    return Ok(ExitCode::FAILURE);
-                };
+                    ..
+                } = &resolved;
                 let mut runtime = match Runtime::new(&plan.policy) {
                     Ok(r) => r,
                     Err(e) => {
@@ -155,10 +156,12 @@ impl ExecCommand {
                     }
                 };
                 if let Some(s) = store {
-                    runtime = runtime.with_cache(s);
+                    runtime = runtime.with_cache(s.clone());
                 }
-                let ran = Composition::new_hashed(runtime, &plan, component.borrowed(), host)
-                    .and_then(|c| c.run(&args));
+                let ran =
+                    Composition::new_hashed(runtime, plan, component.borrowed(), host.clone())
+                        .and_then(|c| c.run(&args));
+                let ran = resolved.close_log(ran);
                 match ran {
                     Ok(code) => {
                         out.done(serde_json::json!({ "ok": true, "exit_code": code }))?;
@@ -178,15 +181,15 @@ impl ExecCommand {
                 pool_size,
             } => {
                 let out = JsonOut(input.json_out.clone());
-                let Some(Resolved {
+                let Some(resolved) = input.resolve(&out)? else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                let Resolved {
                     plan,
                     component,
                     host,
                     ..
-                }) = input.resolve(&out)?
-                else {
-                    return Ok(ExitCode::FAILURE);
-                };
+                } = &resolved;
                 let addr = port.map_or(addr, |p| std::net::SocketAddr::from(([127, 0, 0, 1], p)));
                 let mut options = ServeOptions::new(addr);
                 options.shutdown_timeout = std::time::Duration::from_millis(shutdown_timeout_ms);
@@ -194,12 +197,15 @@ impl ExecCommand {
                 options.stop_on_signals = true;
                 // The server compiles for its own (pooling) engine; this runtime only checks.
                 let served = Runtime::new(&plan.policy)
-                    .and_then(|rt| Composition::new_hashed(rt, &plan, component.borrowed(), host))
+                    .and_then(|rt| {
+                        Composition::new_hashed(rt, plan, component.borrowed(), host.clone())
+                    })
                     .and_then(|c| c.serve(&options))
                     .and_then(|server| {
                         eprintln!("serving http://{}/", server.addr());
                         server.wait()
                     });
+                let served = resolved.close_log(served);
                 match served {
                     Ok(()) => {
                         out.done(serde_json::json!({ "ok": true }))?;
@@ -222,6 +228,24 @@ struct Resolved {
     component: Hashed,
     host: HostPolicy,
     store: Option<BlobStore>,
+    /// The audit log the plan names, closed (flushed, its thread joined) before exiting.
+    log: Option<compose_runtime::audit::AuditLog>,
+}
+
+impl Resolved {
+    /// Closes the audit log after a run or server: `ended` unless closing fails and the plan
+    /// requires the log (`E0801`).
+    fn close_log<T>(&self, ended: Result<T, ExecError>) -> Result<T, ExecError> {
+        let Some(log) = &self.log else { return ended };
+        match log.close() {
+            Err(e) if self.plan.observability.audit_required && ended.is_ok() => Err(e),
+            Err(e) => {
+                eprintln!("audit: {e}");
+                ended
+            }
+            Ok(()) => ended,
+        }
+    }
 }
 
 impl Input {
@@ -409,6 +433,7 @@ impl Input {
             host = host.reveal(token);
         }
         Ok(Some(Resolved {
+            log,
             plan,
             component,
             host,

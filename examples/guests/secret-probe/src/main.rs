@@ -9,6 +9,7 @@
 //! - `sign-ed25519 TOKEN DATA`: an algorithm the built-in backends do not offer
 //! - `reveal TOKEN`: the secret's value in clear (only where the host allows it)
 //! - `header TOKEN AUTHORITY`: attach the secret to outgoing HTTP to `AUTHORITY`
+//! - `open-many N TOKEN`: try to open the token N times (each refusal is a host audit record)
 
 use std::process::ExitCode;
 
@@ -23,11 +24,23 @@ mod bindings {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    if arg(0) == "open-many" {
+        let n: u32 = arg(1).parse().expect("a count");
+        let opened = (0..n).filter(|_| Token::open(&arg(2)).is_ok()).count();
+        println!("ok: opened {opened} of {n}");
+        return ExitCode::SUCCESS;
+    }
     let result = Token::open(&arg(1)).and_then(|token| match arg(0).as_str() {
         "open" => Ok(format!("opened {}", token.name())),
-        "sign" => operations::sign(&token, Algorithm::HmacSha256, arg(2).as_bytes()).map(|mac| hex(&mac)),
-        "sign-ecdsa" => operations::sign(&token, Algorithm::EcdsaP256Sha256, arg(2).as_bytes()).map(|s| hex(&s)),
-        "sign-ed25519" => operations::sign(&token, Algorithm::Ed25519, arg(2).as_bytes()).map(|s| hex(&s)),
+        "sign" => {
+            operations::sign(&token, Algorithm::HmacSha256, arg(2).as_bytes()).map(|mac| hex(&mac))
+        }
+        "sign-ecdsa" => {
+            operations::sign(&token, Algorithm::EcdsaP256Sha256, arg(2).as_bytes()).map(|s| hex(&s))
+        }
+        "sign-ed25519" => {
+            operations::sign(&token, Algorithm::Ed25519, arg(2).as_bytes()).map(|s| hex(&s))
+        }
         "reveal" => token
             .reveal()
             .map(|v| format!("revealed {}", String::from_utf8_lossy(&v))),
