@@ -80,6 +80,25 @@ fn the_report_names_no_folder_and_its_attestation_verifies(
     );
     assert!(predicate["failedTests"].as_array().unwrap().is_empty());
     assert!(!String::from_utf8_lossy(&plain).contains(&root.display().to_string()));
+    // The run's metrics and event log: every command, in order, under its vector.
+    let config = predicate["configuration"].as_array().unwrap();
+    let named = |n: &str| config.iter().find(|c| c["name"] == n).unwrap().clone();
+    let metrics = named("run/metrics");
+    assert_eq!(metrics["annotations"]["vectors"], summary.totals.total);
+    assert_eq!(metrics["annotations"]["failed"], 0);
+    let steps: usize = summary.results.iter().map(|c| c.steps.len()).sum();
+    assert_eq!(metrics["annotations"]["commands"], steps);
+    let events = named("run/events");
+    let log = events["annotations"]["events"].as_array().unwrap();
+    assert_eq!(log.len(), steps);
+    assert_eq!(log[0]["test"], summary.results[0].id.as_str());
+    let canonical = serde_json_canonicalizer::to_vec(&events["annotations"]["events"]).unwrap();
+    assert_eq!(
+        events["digest"]["sha256"],
+        compose_model::Digest::of(&canonical).hex()
+    );
+    // The same run gives the same statement: no time in it.
+    assert_eq!(attest::make(summary, &tested, None).unwrap(), plain);
 
     let signed = attest::make(summary, &tested, Some(&keys.path().join("ci.key"))).unwrap();
     // Sigstore's JavaScript verifier reads it too.

@@ -2,8 +2,12 @@
 //! (`https://in-toto.io/attestation/test-result/v0.1`): the subject is the composectl binary
 //! under test, the result and the passed and failed vector ids come from the summary, and the
 //! configuration names what the run depended on (the binary's version, the vector files'
-//! digests, the host's OS and architecture), with no path of the machine. Serialized as RFC
-//! 8785 canonical JSON, and signed into a Sigstore bundle (a DSSE envelope) with a key.
+//! digests, the host's OS and architecture) and what it did: its metrics (`run/metrics`:
+//! vectors, passed, failed and commands, in all and per suite) and its event log (`run/events`:
+//! every command run, in order, with its vector and exit code, and the log's digest), with no
+//! path of the machine and no time, so that the same binary and vectors give the same
+//! statement. Serialized as RFC 8785 canonical JSON, and signed into a Sigstore bundle (a DSSE
+//! envelope) with a key.
 //!
 //! A key made for one run (as CI does) proves the report's format and integrity, not who ran
 //! it: only a key whose owner is known says that.
@@ -118,8 +122,65 @@ pub fn statement(summary: &Summary, tested: &Tested) -> Value {
                         "arch": std::env::consts::ARCH,
                     },
                 },
+                metrics(summary),
+                events(summary),
             ],
         },
+    })
+}
+
+/// The run's metrics: vectors run, passed and failed and the commands run, in all and per
+/// suite.
+fn metrics(summary: &Summary) -> Value {
+    let commands = |suite: Option<&str>| -> usize {
+        summary
+            .results
+            .iter()
+            .filter(|c| suite.is_none_or(|s| c.suite == s))
+            .map(|c| c.steps.len())
+            .sum()
+    };
+    let suites: BTreeMap<&String, Value> = summary
+        .suites
+        .iter()
+        .map(|(name, t)| {
+            (
+                name,
+                json!({ "vectors": t.total, "passed": t.passed, "failed": t.failed, "commands": commands(Some(name)) }),
+            )
+        })
+        .collect();
+    json!({
+        "name": "run/metrics",
+        "annotations": {
+            "vectors": summary.totals.total,
+            "passed": summary.totals.passed,
+            "failed": summary.totals.failed,
+            "commands": commands(None),
+            "suites": suites,
+        },
+    })
+}
+
+/// The run's event log: each command run, in order, as `{"test","args","exit"}` (arguments
+/// after `composectl`, machine folders replaced by placeholders), and the SHA-256 of its
+/// canonical JSON.
+fn events(summary: &Summary) -> Value {
+    let log: Vec<Value> = summary
+        .results
+        .iter()
+        .flat_map(|c| {
+            c.steps
+                .iter()
+                .map(|s| json!({ "test": c.id, "args": s.args, "exit": s.exit }))
+        })
+        .collect();
+    let log = Value::Array(log);
+    let canonical = serde_json_canonicalizer::to_vec(&log).unwrap_or_default();
+    json!({
+        "name": "run/events",
+        "digest": digest_set(&Digest::of(&canonical)),
+        "annotations": { "events": log },
     })
 }
 
