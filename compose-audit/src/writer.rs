@@ -32,7 +32,9 @@ use crate::tree::Tree;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Options {
-    /// Records per batch (one sync and one checkpoint each). Default 64.
+    /// Records per batch (one sync and one checkpoint each). Default 1024: a server that
+    /// records every request then syncs and signs a few times a second under load, not
+    /// dozens (with 64, serving was 20% slower).
     pub batch: usize,
     /// A folder each checkpoint is also written to as it is made (`SIZE.checkpoint`), kept
     /// apart from the log: cutting the log together with its last checkpoint cannot be seen
@@ -67,7 +69,7 @@ impl Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            batch: 64,
+            batch: 1024,
             checkpoint_out: None,
             previous_keys: Vec::new(),
         }

@@ -1,7 +1,7 @@
 //! What the audit log costs a server: `composectl exec serve` of router → greeter under wrk
 //! without a log, with a log of the host's records only, and with a greeter that appends one
 //! `std:audit` record per request (router → audited-greeter), against `wasmtime serve` of the
-//! unaudited composition, in one run, the servers taking turns (medians of 3 rounds of 10 s).
+//! unaudited composition, in one run, the servers taking turns (medians of 5 rounds of 10 s).
 //! The audited server's log is verified afterwards. Also what signed provenance adds to a cold
 //! `emit build` (`--provenance FILE --sign-key KEY`, a software P-256 key), interleaved rounds.
 //! `cargo xtask bench-audit` (needs wrk); writes `bench/results/audit.json` and the `audit`
@@ -16,7 +16,7 @@ use crate::bench_compare::{median, serve_with, stop, wrk};
 use crate::peers::{self, WASMTIME};
 use crate::util::{self, cargo, root, target_dir};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// Cold emit rounds, with and without provenance, in turns.
 const EMIT_RUNS: usize = 31;
 

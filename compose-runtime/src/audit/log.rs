@@ -1,5 +1,5 @@
 //! The open audit log ([`AuditLog`]: one writer per file, flushed by a thread of its own when a
-//! batch of 64 records is full and every second, and at the end of every run and when a server
+//! batch of 1024 records is full and every second, and at the end of every run and when a server
 //! stops) and one session's records in it ([`Recording`]).
 //!
 //! Durability: an append returns before its record is on disk, and never waits for the disk.

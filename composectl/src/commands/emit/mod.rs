@@ -169,13 +169,15 @@ impl EmitCommand {
             },
             None => None,
         };
+        // The provenance and the signature are made again by the same command, like the
+        // component: written atomically, without waiting for the disk (see `write_rebuildable`).
         io::write_rebuildable(&output, &emitted.bytes)?;
         if let (Some(file), Some(bytes)) = (&provenance, &provenance_bytes) {
-            io::write(Some(file), bytes)?;
+            io::write_rebuildable(file, bytes)?;
         }
         let beside = compose_trust::locate::beside(&output);
         if let (Some(bundle), Some(signer)) = (&bundle, &signer) {
-            io::write(Some(&beside), bundle.as_bytes())?;
+            io::write_rebuildable(&beside, bundle.as_bytes())?;
             if let Some(store) = &store {
                 let dir = compose_trust::locate::in_store(store, &emitted.digest);
                 // Named by key and plan: plans that compose to the same bytes (differing in
@@ -189,7 +191,7 @@ impl EmitCommand {
                 // The store's copy is a convenience; the bundle beside the output is the one
                 // written for sure.
                 let _ = std::fs::create_dir_all(&dir).and_then(|()| {
-                    compose_model::blobs::write_atomic(&dir.join(name), bundle.as_bytes())
+                    compose_model::blobs::write_rebuildable(&dir.join(name), bundle.as_bytes())
                 });
             }
             if !json {
