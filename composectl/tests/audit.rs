@@ -206,12 +206,58 @@ fn a_plan_that_names_a_log_does_not_run_without_a_key() {
             .replace("audit = \"file:audit.log\"", ""),
     )
     .unwrap();
+    // A key for a plan that names no log would sign nothing: refused, nothing run.
     let o = s.exec_keyed("plain.toml", &["append", "a", "b"]);
-    assert!(
-        text(&o.stderr).contains("names no audit log"),
-        "{}",
-        text(&o.stderr)
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("names none"), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "the guest ran: {}", text(&o.stdout));
+    // A key file that is not a signed-note private key.
+    let o = s.exec(
+        &plan,
+        &["--audit-key", "audit.key.pub"],
+        &["append", "a", "b"],
     );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("E0804"), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "the guest ran: {}", text(&o.stdout));
+}
+
+#[test]
+fn a_rotated_key_takes_over_a_log_only_with_the_previous_key_named() {
+    let s = Setup::new();
+    let plan = s.plan("rotated", "required", true, "");
+    ok(&s.exec_keyed(&plan, &["append", "a", "b"]));
+    ok(&s.run(&[
+        "audit",
+        "keygen",
+        "-o",
+        "new.key",
+        "--name",
+        "test.invalid/audit",
+    ]));
+    // The log's checkpoint is the old key's: the new key alone does not take it over.
+    let o = s.exec(&plan, &["--audit-key", "new.key"], &["append", "c", "d"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("E0804"), "{}", text(&o.stderr));
+    let flags = [
+        "--audit-key",
+        "new.key",
+        "--audit-previous-key",
+        "audit.key.pub",
+    ];
+    ok(&s.exec(&plan, &flags, &["append", "c", "d"]));
+    // Signed by the new key now; verifiers given both keys during the rotation accept it.
+    let o = s.run(&["audit", "verify", "audit.log", "--key", "new.key.pub"]);
+    ok(&o);
+    let o = s.run(&[
+        "audit",
+        "verify",
+        "audit.log",
+        "--key",
+        "audit.key.pub",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]

@@ -31,15 +31,20 @@ pub struct AuditArgs {
 }
 
 impl AuditArgs {
-    /// The log `plan` names, opened for appending; `None` when it names none (a key given
-    /// anyway is warned about: nothing will be recorded).
+    /// A usage error (`E0901`) for an audit key given where the plan names no log: the key
+    /// would sign nothing, and no record would be kept, so the flag is refused, not ignored.
+    pub fn check(&self, plan: &Plan) -> anyhow::Result<()> {
+        if self.audit_key.is_some() && plan.observability.audit.is_none() {
+            return Err(crate::failure::Coded::usage(
+                "`--audit-key` signs the checkpoints of the audit log a plan names, and this plan names none (`observability.audit = \"file:PATH\"`; a component run without `--plan` has none), so nothing would be recorded; add the log to the plan or drop the flag",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The log `plan` names, opened for appending; `None` when it names none.
     pub fn open(&self, plan: &Plan, folder: Option<&Path>) -> Result<Option<AuditLog>, AuditError> {
         let Some(path) = AuditLog::plan_path(plan, folder) else {
-            if self.audit_key.is_some() {
-                eprintln!(
-                    "warning: an audit key was given, but the plan names no audit log (`observability.audit`): nothing will be recorded"
-                );
-            }
             return Ok(None);
         };
         let Some(key_path) = &self.audit_key else {

@@ -383,6 +383,7 @@ impl Input {
             host = host.plan_folder(folder);
         }
         let component = Hashed::new(component);
+        audit.check(&plan)?;
         // Opened before the signature check, whose result it records.
         let log = match audit.open(&plan, plan_folder.as_deref()) {
             Ok(log) => log,
