@@ -98,10 +98,9 @@ impl Audit {
     /// The audit of one store: the session's, with a count of its own of the host records its
     /// instance causes.
     pub(crate) fn for_store(&self) -> Audit {
-        Audit {
-            caused: Default::default(),
-            ..self.clone()
-        }
+        let mut audit = self.clone();
+        audit.caused = Default::default();
+        audit
     }
 
     /// Records a host event the instance caused (a secret opened or used, a request denied),

@@ -209,7 +209,11 @@ fn a_plan_that_names_a_log_does_not_run_without_a_key() {
     // A key for a plan that names no log would sign nothing: refused, nothing run.
     let o = s.exec_keyed("plain.toml", &["append", "a", "b"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("names none"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("names none"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(o.stdout.is_empty(), "the guest ran: {}", text(&o.stdout));
     // A key file that is not a signed-note private key.
     let o = s.exec(

@@ -70,16 +70,12 @@ pub(crate) fn attesting(
             "the run is allowed `attest`, but the host has no attestation key",
         )
     })?;
-    let component = match known {
-        Known::Bytes(b) => Digest::of(b),
-        Known::Digest(d) => d,
-        Known::Nothing => {
-            return Err(ExecError::new(
-                Code::PlanNotImplemented,
-                "the plan grants `attest`, but this entry point is given compiled code only, so the host cannot say which component runs; use `Composition::new` or `Runtime::run`, which take the component's bytes",
-            ));
-        }
-    };
+    let component = known.digest().ok_or_else(|| {
+        ExecError::new(
+            Code::PlanNotImplemented,
+            "the plan grants `attest`, but this entry point is given compiled code only, so the host cannot say which component runs; use `Composition::new` or `Runtime::run`, which take the component's bytes",
+        )
+    })?;
     let engine = format!(
         "{} mode={}",
         Compatibility::here(&plan.policy).line(),

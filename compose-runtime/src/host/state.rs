@@ -83,10 +83,11 @@ pub(crate) enum Known<'a> {
 
 impl Known<'_> {
     /// The component's digest, if it is known (hashing its bytes).
-    fn digest(self) -> Option<String> {
+    #[cfg_attr(not(feature = "attest"), allow(dead_code))]
+    pub(crate) fn digest(self) -> Option<Digest> {
         match self {
-            Known::Bytes(b) => Some(Digest::of(b).to_string()),
-            Known::Digest(d) => Some(d.to_string()),
+            Known::Bytes(b) => Some(Digest::of(b)),
+            Known::Digest(d) => Some(d),
             Known::Nothing => None,
         }
     }
@@ -129,12 +130,24 @@ impl Session {
         mode: Mode,
         known: Known,
     ) -> Result<Session, ExecError> {
+        // The component's bytes are hashed once, for audit records and attestation evidence,
+        // and only when one of them needs the digest.
+        let known = match known {
+            Known::Bytes(_)
+                if plan.observability.audit.is_some()
+                    || plan.grants.grants(compose_model::plan::Capability::Attest) =>
+            {
+                known.digest().map_or(Known::Nothing, Known::Digest)
+            }
+            known => known,
+        };
         let component = plan
             .observability
             .audit
             .is_some()
             .then(|| known.digest())
-            .flatten();
+            .flatten()
+            .map(|d| d.to_string());
         let audit = Audit::for_session(plan, host, component, mode.as_str())?;
         let allowed = match Effective::compute(plan, host) {
             Ok(a) => a,
