@@ -62,7 +62,17 @@ pub fn generate(
             let code = include(path);
             let digest = digest.to_string();
             let compat = compat.to_string();
-            quote!(.with_precompiled(#code, #digest, #compat))
+            // In pages of its own, page-aligned, so that the runtime can run it where it lies
+            // (x86-64 Linux) rather than copy it first.
+            quote!(.with_precompiled_pages(
+                {
+                    static CODE: &::compose_runtime::PageAligned<[u8]> =
+                        &::compose_runtime::PageAligned(*#code);
+                    CODE
+                },
+                #digest,
+                #compat,
+            ))
         }
         None => quote!(),
     };
@@ -123,6 +133,13 @@ pub fn generate(
         .exports
         .keys()
         .any(|e| e.starts_with("wasi:http/incoming-handler"));
+    let needs_serve = feature_assert(
+        serves,
+        "SERVE",
+        format!(
+            "E0214: `{name}` exports `wasi:http/incoming-handler`, and compose-runtime is built without its `serve` feature, so nothing could serve it; depend on compose-runtime with `features = [\"serve\"]`"
+        ),
+    );
     let serve = if serves {
         quote! {
             impl #type_name {
@@ -147,6 +164,7 @@ pub fn generate(
         #needs_compiler
         #needs_attest
         #needs_audit
+        #needs_serve
 
         impl #type_name {
             /// The plan, component and precompiled code embedded in this binary.

@@ -139,6 +139,32 @@ fn a_plan_naming_an_audit_log_needs_the_audit_feature() {
     assert!(!rust.contains("ATTEST"), "{rust}");
 }
 
+/// Likewise a plan that serves `wasi:http` compiles only where compose-runtime has the server
+/// (its `serve` feature); a CLI plan does not ask for it.
+#[test]
+fn a_plan_that_serves_needs_the_serve_feature() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let compiled = config(out.path(), cache.path())
+        .try_compile(&root().join("examples/guests/http.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rust = std::fs::read_to_string(&compiled.rust_file).unwrap();
+    assert!(
+        rust.contains("assert ! (:: compose_runtime :: SERVE"),
+        "{rust}"
+    );
+    assert!(
+        rust.contains("E0214: `hello-http` exports `wasi:http/incoming-handler`"),
+        "{rust}"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let hello = config(out.path(), cache.path())
+        .try_compile(Path::new("compose.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rust = std::fs::read_to_string(&hello.rust_file).unwrap();
+    assert!(!rust.contains("SERVE"), "{rust}");
+}
+
 #[test]
 fn errors_point_into_the_plan_file_and_still_name_it_for_rerun() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,8 +1,10 @@
 //! One composition, checked and ready: made by the CLI from a plan and a composed component
 //! ([`Composition::new`]) and by `compose!` binaries from their embedded parts
 //! ([`crate::Builder::load`]); it runs (`run`), instantiates for typed calls
-//! (`instantiate_with`) or serves (`serve`, returning a [`Server`]).
+//! (`instantiate_with`) or serves (`serve`, returning a `Server`; compose-runtime's `serve`
+//! feature).
 
+#[cfg(feature = "serve")]
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -11,8 +13,12 @@ use compose_model::{Code, Digest, Hashed};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance};
 
+use crate::engine::Loaded;
 use crate::host::{HostState, Known, Mode, Session};
-use crate::{ExecError, HostPolicy, Runtime, ServeOptions, ShutdownHandle};
+use crate::run::Ending;
+use crate::{ExecError, HostPolicy, Runtime};
+#[cfg(feature = "serve")]
+use crate::{ServeOptions, ShutdownHandle};
 
 /// An instance of a composition with typed accessors for its exports: call them with
 /// `exports.<interface>().call_<function>(&mut store, …)`.
@@ -23,6 +29,25 @@ pub struct Instantiated<E> {
     pub exports: E,
 }
 
+/// A component's bytes: an embedded binary's, where they lie (not copied: a copy costs a page
+/// fault per page at start), or a copy shared with a server's thread.
+#[derive(Clone)]
+enum Bytes {
+    Static(&'static [u8]),
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Static(b) => b,
+            Bytes::Shared(b) => b,
+        }
+    }
+}
+
 /// A composition checked against the host policy and ready to run, instantiate or serve.
 pub struct Composition {
     /// The plan and what it is allowed under the host policy, worked out once.
@@ -31,12 +56,15 @@ pub struct Composition {
     /// Compiled on first use (a composition that is only served is compiled for the server's
     /// engine instead).
     component: OnceLock<Component>,
-    /// The component's bytes, for serving.
-    bytes: Arc<[u8]>,
+    /// The component's bytes, for compiling and serving.
+    bytes: Bytes,
     /// Their digest, when the caller had it already ([`Composition::new_hashed`]).
     digest: Option<Digest>,
+    /// The host policy, for serving.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     host: HostPolicy,
-    from_precompiled: bool,
+    /// Where its compiled code came from.
+    loaded: Loaded,
 }
 
 impl Composition {
@@ -65,10 +93,10 @@ impl Composition {
             session: Session::new(plan, &host, Mode::Run, known)?,
             runtime,
             component: OnceLock::new(),
-            bytes: component.into(),
+            bytes: Bytes::Shared(component.into()),
             digest,
             host,
-            from_precompiled: false,
+            loaded: Loaded::Compiled,
         })
     }
 
@@ -94,18 +122,18 @@ impl Composition {
         session: Session,
         runtime: Runtime,
         component: Component,
-        bytes: &[u8],
+        bytes: &'static [u8],
         host: HostPolicy,
-        from_precompiled: bool,
+        loaded: Loaded,
     ) -> Composition {
         Composition {
             session,
             runtime,
             component: OnceLock::from(component),
-            bytes: bytes.into(),
+            bytes: Bytes::Static(bytes),
             digest: None,
             host,
-            from_precompiled,
+            loaded,
         }
     }
 
@@ -127,7 +155,24 @@ impl Composition {
     pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<u8, ExecError> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         self.runtime
-            .run_session(&self.session, self.component()?, &args)
+            .run_session(&self.session, self.component()?, &args, Ending::Drop)
+    }
+
+    /// [`Composition::run`] when the process exits right after (a `compose!` binary's
+    /// `main`): the composition and the run's store (the engine, compiled code, memories and
+    /// their mappings, the epoch thread) are left to the operating system, which reclaims them
+    /// at exit at once instead of unmapping them piece by piece (about a tenth of a small
+    /// binary's start-to-exit, bench/README.md). A composition that writes an audit log is
+    /// dropped as usual instead, since dropping its log is what flushes it.
+    pub(crate) fn run_to_exit<S: AsRef<str>>(self, args: &[S]) -> Result<u8, ExecError> {
+        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+        let result =
+            self.runtime
+                .run_session(&self.session, self.component()?, &args, Ending::ProcessExit);
+        if !self.session.audit.is_on() {
+            std::mem::forget(self);
+        }
+        result
     }
 
     /// Instantiates the composition (deny-by-default, with the plan's limits, as [`run`]) and
@@ -152,8 +197,9 @@ impl Composition {
     }
 
     /// Serves a composition that exports `wasi:http/incoming-handler` on a thread of its own
-    /// (see [`crate::serve_with`]) and returns once it listens, or with the reason it could not
+    /// (as `serve_with` does) and returns once it listens, or with the reason it could not
     /// start. The component is compiled for the serving engine (the pooling allocator's).
+    #[cfg(feature = "serve")]
     pub fn serve(&self, options: &ServeOptions) -> Result<Server, ExecError> {
         let (handle, signal) = crate::shutdown_channel();
         let (plan, bytes, host, options) = (
@@ -217,17 +263,25 @@ impl Composition {
     /// Whether the component came from the embedded precompiled code (rather than being
     /// compiled at load).
     pub fn from_precompiled(&self) -> bool {
-        self.from_precompiled
+        self.loaded != Loaded::Compiled
+    }
+
+    /// Whether the precompiled code runs where it lies in the binary, not from a copy (x86-64
+    /// Linux, for code that generated code embedded page-aligned).
+    pub fn code_in_place(&self) -> bool {
+        self.loaded == Loaded::InPlace
     }
 }
 
 /// A server started by [`Composition::serve`].
+#[cfg(feature = "serve")]
 pub struct Server {
     addr: SocketAddr,
     handle: ShutdownHandle,
     thread: std::thread::JoinHandle<Result<(), ExecError>>,
 }
 
+#[cfg(feature = "serve")]
 impl Server {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {

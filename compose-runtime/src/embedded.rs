@@ -8,6 +8,7 @@ use compose_model::{Code, Digest};
 use crate::host::{Known, Mode, Session};
 use wasmtime::component::Component;
 
+use crate::engine::Loaded;
 use crate::{Composition, ExecError, HostPolicy, Runtime};
 
 /// What the build put into the binary. Written by generated code; read with [`Embedded::load`].
@@ -32,12 +33,35 @@ pub struct Embedded {
     pub bundles: &'static [&'static str],
 }
 
+/// The page size [`PageAligned`] aligns to.
+pub(crate) const PAGE: usize = 4096;
+
+/// Bytes starting on a 4 KiB page boundary and filling whole pages (the type's size is a
+/// multiple of its alignment): how generated code embeds precompiled code, so that it can run
+/// where it lies in the binary rather than from a copy ([`Embedded::with_precompiled_pages`]).
+#[repr(C, align(4096))]
+#[derive(Debug)]
+pub struct PageAligned<T: ?Sized>(pub T);
+
+impl Precompiled {
+    /// `code`, if it is still the contents of the [`PageAligned`] it was given in (the pages
+    /// it spans are then its own).
+    pub(crate) fn in_pages(&self) -> Option<&'static [u8]> {
+        let pages = &self.pages?.0;
+        (std::ptr::eq(pages.as_ptr(), self.code.as_ptr()) && pages.len() == self.code.len())
+            .then_some(pages)
+    }
+}
+
 /// Code precompiled at build time for the runtime's engine configuration.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Precompiled {
     /// The serialized code (`Engine::precompile_component`).
     pub code: &'static [u8],
+    /// The [`PageAligned`] `code` was given in, if it was: x86-64 Linux runs the code in place
+    /// (rather than from a copy) while `code` is still exactly its contents.
+    pages: Option<&'static PageAligned<[u8]>>,
     /// Its digest, `sha256:…`.
     pub digest: &'static str,
     /// The engine and CPU it was compiled for, as one line
@@ -83,6 +107,24 @@ impl Embedded {
             code,
             digest,
             compatibility,
+            pages: None,
+        });
+        self
+    }
+
+    /// Adds precompiled code in pages of its own (used by generated code): like
+    /// [`Embedded::with_precompiled`], and on x86-64 Linux the code runs where it lies.
+    pub const fn with_precompiled_pages(
+        mut self,
+        code: &'static PageAligned<[u8]>,
+        digest: &'static str,
+        compatibility: &'static str,
+    ) -> Embedded {
+        self.precompiled = Some(Precompiled {
+            code: &code.0,
+            digest,
+            compatibility,
+            pages: Some(code),
         });
         self
     }
@@ -132,7 +174,7 @@ impl Embedded {
     /// the error on stderr) when the host could not run it.
     pub fn main(&self) -> std::process::ExitCode {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        match self.load().and_then(|c| c.run(&args)) {
+        match self.load().and_then(|c| c.run_to_exit(&args)) {
             Ok(code) => std::process::ExitCode::from(code),
             Err(e) => {
                 eprintln!("{e}");
@@ -144,7 +186,7 @@ impl Embedded {
 
 impl Embedded {
     /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` until SIGINT
-    /// or SIGTERM (see [`crate::serve_with`]); prints the address it listens on to stderr.
+    /// or SIGTERM (as `serve_with` does); prints the address it listens on to stderr.
     /// The embedded precompiled code is loaded into the serving engine (the pooling
     /// allocator's), as [`Builder::load`] loads it.
     pub fn serve(&self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
@@ -168,6 +210,23 @@ pub(crate) fn check_digest(
             "the {what} embedded for `{name}` has digest `{have}`, but the build recorded `{recorded}`; the binary was altered or built wrongly, so it will not run; rebuild it"
         ),
     ))
+}
+
+/// Proof that precompiled code matched the digest recorded for it ([`check_code`]): what
+/// `Runtime::load_embedded` needs before it hands the code to Wasmtime.
+pub(crate) struct CodeChecked(());
+
+/// Checks `precompiled` against the digest recorded for it: `E0509` if the code is not what the
+/// build wrote. (Hashing it on a thread of its own, overlapping the plan's checks and the
+/// engine's set-up, was measured and was slower: starting a thread costs what it saved.)
+pub(crate) fn check_code(name: &str, precompiled: &Precompiled) -> Result<CodeChecked, ExecError> {
+    check_digest(
+        "precompiled code",
+        name,
+        precompiled.code,
+        precompiled.digest,
+    )?;
+    Ok(CodeChecked(()))
 }
 
 /// Chooses the host policy for an embedded composition, then loads it.
@@ -289,9 +348,25 @@ impl Builder {
     }
 
     /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` with this
-    /// builder's host policy, until SIGINT or SIGTERM (see [`crate::serve_with`]); prints the
+    /// builder's host policy, until SIGINT or SIGTERM (as `serve_with` does); prints the
+    /// address it listens on to stderr. The embedded precompiled code is loaded into the
+    /// serving engine (the pooling allocator's) as [`Builder::load`] loads it. Without
+    /// compose-runtime's `serve` feature it refuses (`E0214`); a `compose!` plan that serves is
+    /// then a compile error already.
+    #[cfg(not(feature = "serve"))]
+    pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
+        let _ = (self, addr);
+        Err(ExecError::new(
+            Code::PlanNotImplemented,
+            "this build cannot serve: compose-runtime's `serve` feature is off; depend on compose-runtime with `features = [\"serve\"]`",
+        ))
+    }
+
+    /// Serves a composition that exports `wasi:http/incoming-handler` on `addr` with this
+    /// builder's host policy, until SIGINT or SIGTERM (as `serve_with` does); prints the
     /// address it listens on to stderr. The embedded precompiled code is loaded into the
     /// serving engine (the pooling allocator's) as [`Builder::load`] loads it.
+    #[cfg(feature = "serve")]
     pub fn serve(self, addr: std::net::SocketAddr) -> Result<(), ExecError> {
         let plan = self.embedded.plan()?;
         let code_covered = self.check_signature(&plan)?;
@@ -333,15 +408,14 @@ impl Builder {
         let code_covered = self.check_signature(&plan)?;
         let session = Session::new(&plan, &self.host, Mode::Run, self.known())?;
         let runtime = Runtime::new(&plan.policy)?;
-        let (component, from_precompiled) =
-            self.component_for(&runtime, &plan.policy, code_covered)?;
+        let (component, loaded) = self.component_for(&runtime, &plan.policy, code_covered)?;
         Ok(Composition::compiled(
             session,
             runtime,
             component,
             self.embedded.component,
             self.host,
-            from_precompiled,
+            loaded,
         ))
     }
 
@@ -354,10 +428,10 @@ impl Builder {
         runtime: &Runtime,
         policy: &plan::Policy,
         code_covered: bool,
-    ) -> Result<(Component, bool), ExecError> {
+    ) -> Result<(Component, Loaded), ExecError> {
         let e = &self.embedded;
         let Some(p) = e.precompiled else {
-            return Ok((runtime.compile(e.component)?.0, false));
+            return Ok((runtime.compile(e.component)?.0, Loaded::Compiled));
         };
         let unused = if !self.precompiled {
             "precompiled code is turned off (`Builder::precompiled(false)`)".to_owned()
@@ -367,8 +441,9 @@ impl Builder {
             // `Err(E0509)` when it is not the code the build recorded (the binary was
             // altered: refused with or without a compiler, like an altered plan or
             // component), `Ok(Err(why))` when it does not fit this engine or CPU.
-            match runtime.load_embedded(e.name, p.code, p.digest, p.compatibility, policy)? {
-                Ok(component) => return Ok((component, true)),
+            let checked = check_code(e.name, &p)?;
+            match runtime.load_embedded(&p, policy, checked) {
+                Ok(loaded) => return Ok(loaded),
                 Err(why) if !crate::JIT => {
                     // A CPU below the fixed baseline gains nothing from a rebuild.
                     let what = if why.contains("this CPU lacks") {
@@ -389,12 +464,12 @@ impl Builder {
                         "warning: the code precompiled for `{}` is not used: {why}; compiling the component instead",
                         e.name
                     );
-                    return Ok((runtime.compile(e.component)?.0, false));
+                    return Ok((runtime.compile(e.component)?.0, Loaded::Compiled));
                 }
             }
         };
         match runtime.compile(e.component) {
-            Ok((component, _)) => Ok((component, false)),
+            Ok((component, _)) => Ok((component, Loaded::Compiled)),
             Err(err) if err.code == Code::ExecNoCompiler => Err(ExecError::new(
                 Code::ExecNoCompiler,
                 format!(

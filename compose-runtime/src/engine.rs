@@ -6,8 +6,8 @@
 //! (`policy.fuel`) counts executed instructions exactly but slows every run, so it is enabled
 //! only when the plan sets it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compose_model::blobs::BlobStore;
@@ -17,6 +17,26 @@ use wasmtime::component::Component;
 use wasmtime::{Engine, PoolingAllocationConfig};
 
 use crate::ExecError;
+
+/// Where a composition's compiled code came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loaded {
+    /// Compiled at load (or taken from the compiled-code cache).
+    Compiled,
+    /// Precompiled code, copied into fresh memory by Wasmtime.
+    Copied,
+    /// Precompiled code, run where it lies in the binary (`code_memory.rs`).
+    InPlace,
+}
+
+/// An engine configuration for the runtime under `policy`: [`engine_config`] (what precompiled
+/// code is checked against) and, on x86-64 Linux, the code memory that runs embedded code in
+/// place. Every engine this crate makes comes from here, so `load_embedded` may use it.
+pub(crate) fn runtime_config(policy: &Policy) -> wasmtime::Config {
+    let mut config = engine_config(policy);
+    crate::code_memory::configure(&mut config);
+    config
+}
 
 /// How often the epoch advances.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
@@ -67,26 +87,50 @@ pub fn pooling_config(instances: u32, policy: &Policy) -> PoolingAllocationConfi
 pub struct Runtime {
     pub(crate) engine: Engine,
     cache: Option<BlobStore>,
-    stop: Arc<AtomicBool>,
+    /// The epoch ticker's stop flag, once it runs: a server's from the start (a running guest
+    /// yields at every tick), a run's from the first store with a deadline (a run without one
+    /// never looks at the epoch, and a `compose!` binary then starts no thread for it).
+    ticker: Mutex<Option<Arc<AtomicBool>>>,
 }
 
 impl Runtime {
     /// An engine for `policy`, with no compiled-code cache.
     pub fn new(policy: &Policy) -> Result<Runtime, ExecError> {
-        let engine = Engine::new(&engine_config(policy)).map_err(|e| {
+        let engine = Engine::new(&runtime_config(policy)).map_err(|e| {
             ExecError::new(
                 Code::ExecInvalidComponent,
                 format!("cannot configure Wasmtime: {e:#}"),
             )
         })?;
-        Runtime::from_engine(engine)
+        Ok(Runtime {
+            engine,
+            cache: None,
+            ticker: Mutex::new(None),
+        })
     }
 
-    /// A runtime on an engine made elsewhere (it must use [`engine_config`], perhaps with
-    /// another allocation strategy), with its own epoch ticker.
+    /// A runtime on an engine made elsewhere (it must use [`runtime_config`], perhaps with
+    /// another allocation strategy), with its own epoch ticker, started now.
+    #[cfg(feature = "serve")]
     pub(crate) fn from_engine(engine: Engine) -> Result<Runtime, ExecError> {
+        let runtime = Runtime {
+            engine,
+            cache: None,
+            ticker: Mutex::new(None),
+        };
+        runtime.ticking()?;
+        Ok(runtime)
+    }
+
+    /// Starts the epoch ticker, if it is not running yet: a thread that advances the engine's
+    /// epoch every [`TICK`], so that deadlines (and a server's yields) happen.
+    pub(crate) fn ticking(&self) -> Result<(), ExecError> {
+        let mut ticker = self.ticker.lock().unwrap_or_else(|e| e.into_inner());
+        if ticker.is_some() {
+            return Ok(());
+        }
         let stop = Arc::new(AtomicBool::new(false));
-        let (e, s) = (engine.weak(), stop.clone());
+        let (e, s) = (self.engine.weak(), stop.clone());
         std::thread::Builder::new()
             .name("compose-epoch".into())
             .spawn(move || {
@@ -104,11 +148,8 @@ impl Runtime {
                     format!("cannot start the epoch thread: {e}"),
                 )
             })?;
-        Ok(Runtime {
-            engine,
-            cache: None,
-            stop,
-        })
+        *ticker = Some(stop);
+        Ok(())
     }
 
     /// Caches compiled code in `store`, keyed by the component's digest and the engine's
@@ -199,40 +240,55 @@ impl Runtime {
         unsafe { Component::deserialize(&self.engine, code) }.ok()
     }
 
-    /// Loads code precompiled at build time and embedded in this binary for the composition
-    /// `name`, after checking that its SHA-256 is `digest` (else `Err(E0509)`: the binary was
-    /// altered) and that the engine and CPU it was compiled for (`recorded`, a
+    /// Loads code precompiled at build time and embedded in this binary, once its SHA-256 was
+    /// found to be the recorded digest (`_checked`: else `E0509`, the binary was altered),
+    /// after checking that the engine and CPU it was compiled for (its
     /// [`compose_engine::Compatibility::line`]) are this build's under `policy` (else
-    /// `Ok(Err(why))`, naming what differs: a field of the record, or the CPU features this
+    /// `Err(why)`, naming what differs: a field of the record, or the CPU features this
     /// machine lacks; or why Wasmtime refused the code).
     #[allow(unsafe_code)]
     pub(crate) fn load_embedded(
         &self,
-        name: &str,
-        code: &[u8],
-        digest: &str,
-        recorded: &str,
+        precompiled: &crate::Precompiled,
         policy: &Policy,
-    ) -> Result<Result<Component, String>, ExecError> {
-        crate::embedded::check_digest("precompiled code", name, code, digest)?;
-        let unfit = compose_engine::Compatibility::mismatches(recorded, policy);
+        _checked: crate::embedded::CodeChecked,
+    ) -> Result<(Component, Loaded), String> {
+        let code = precompiled.code;
+        let unfit = compose_engine::Compatibility::mismatches(precompiled.compatibility, policy);
         if !unfit.is_empty() {
-            return Ok(Err(format!(
+            return Err(format!(
                 "it was compiled for another engine or CPU: {}",
                 unfit.join("; ")
-            )));
+            ));
         }
         // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
         // bytes were written by the build helper with `Engine::precompile_component`, and they
         // are the very bytes it wrote: their SHA-256 matches the digest recorded next to them
-        // at build time, so they were not corrupted or mixed up with another composition's
-        // code. (Someone able to rewrite the binary could change both, but could as well
-        // change the host code itself.) The record checked just above says they were compiled
-        // by this Wasmtime release, for this target, with `engine_config` of this policy and
-        // for a CPU baseline this machine has. Wasmtime checks its own header once more
-        // (release, triple, compiler flags against this CPU, tunables, wasm features) and
-        // refuses a mismatch, which the caller reports.
-        Ok(unsafe { Component::deserialize(&self.engine, code) }.map_err(|e| format!("{e:#}")))
+        // at build time (`_checked`, which only `check_code` makes, after comparing), so they
+        // were not corrupted or mixed up with another composition's code. (Someone able to
+        // rewrite the binary could change both, but could as well change the host code
+        // itself.) The record checked just above says they were compiled by this Wasmtime
+        // release, for this target, with `engine_config` of this policy and for a CPU
+        // baseline this machine has. Wasmtime checks its own header once more (release,
+        // triple, compiler flags against this CPU, tunables, wasm features) and refuses a
+        // mismatch, which the caller reports.
+        //
+        // In place (x86-64 Linux, code in a `PageAligned`): the same bytes, used where they
+        // lie. They are `'static` and behind a shared reference, so they outlive the component
+        // and are never written; the pages they span are theirs alone (a `PageAligned` fills
+        // whole pages), so making them executable exposes nothing else; no other component
+        // uses them (claimed once per process: Wasmtime registers code by its address); and
+        // this engine has the code memory that makes them executable (`runtime_config`, which
+        // every engine this crate makes comes from).
+        let loaded = if let Some(pages) = precompiled.in_pages()
+            && crate::code_memory::claim_in_place(pages)
+        {
+            unsafe { crate::code_memory::deserialize(&self.engine, pages) }
+                .map(|c| (c, Loaded::InPlace))
+        } else {
+            unsafe { Component::deserialize(&self.engine, code) }.map(|c| (c, Loaded::Copied))
+        };
+        loaded.map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -247,6 +303,9 @@ fn no_compiler() -> ExecError {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        let ticker = self.ticker.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(stop) = ticker {
+            stop.store(true, Ordering::Relaxed);
+        }
     }
 }

@@ -15,11 +15,14 @@
 //! compiler); without it [`Runtime::compile`] and [`Runtime::run`] refuse with `E0512`, and a
 //! binary runs only the code `compose!` or compose-build precompiled into it ([`JIT`] says
 //! which build this is). `signatures` adds [`Builder::require_signature`] (the Sigstore
-//! verifier), `attest` the host's side of `std:attest` (`HostPolicy::attestation_key`).
-//! `macros` (on by default) re-exports `compose!`.
+//! verifier), `attest` the host's side of `std:attest` (`HostPolicy::attestation_key`),
+//! `audit` the audit log and `std:audit`, `serve` the HTTP server (`wasi:http`), `vault` and
+//! `pkcs11` the secret backends `secrets::VaultBackend` and `secrets::Pkcs11Backend`. A
+//! CLI composition needs none of them; `macros` (on by default) re-exports `compose!`.
 #![deny(missing_docs)]
 
 pub mod audit;
+mod code_memory;
 mod composition;
 mod embedded;
 mod engine;
@@ -30,6 +33,7 @@ mod policy;
 mod recorded;
 mod run;
 pub mod secrets;
+#[cfg(feature = "serve")]
 mod serve;
 #[cfg(feature = "signatures")]
 mod signed;
@@ -44,8 +48,10 @@ pub use compose_model;
 /// keys and evidence format of `HostPolicy::attestation_key`.
 #[cfg(any(feature = "signatures", feature = "attest"))]
 pub use compose_trust as trust;
-pub use composition::{Composition, Instantiated, Server};
-pub use embedded::{Builder, Embedded, Precompiled};
+#[cfg(feature = "serve")]
+pub use composition::Server;
+pub use composition::{Composition, Instantiated};
+pub use embedded::{Builder, Embedded, PageAligned, Precompiled};
 #[cfg(feature = "jit")]
 pub use engine::compatibility;
 pub use engine::{Runtime, engine_config, pooling_config};
@@ -60,6 +66,11 @@ pub const ATTEST: bool = cfg!(feature = "attest");
 /// Whether this build writes audit logs (compose-runtime's `audit` feature). Without it a plan
 /// that names an audit log or grants `audit` is refused (`E0214`).
 pub const AUDIT: bool = cfg!(feature = "audit");
+/// Whether this build serves `wasi:http` compositions (compose-runtime's `serve` feature:
+/// hyper, tokio's multi-threaded runtime, wasmtime-wasi-http). Without it
+/// [`Embedded::serve`] refuses (`E0214`) and `Composition::serve`, `serve_with` and the
+/// rest of the server API do not exist.
+pub const SERVE: bool = cfg!(feature = "serve");
 /// Re-exported for generated code and hosts that add their own imports.
 pub use wasmtime;
 
@@ -80,6 +91,7 @@ pub use error::ExecError;
 pub use host::HostState;
 pub use policy::{Effective, HostPolicy};
 pub use recorded::recorded_plan;
+#[cfg(feature = "serve")]
 pub use serve::{
     ServeOptions, ShutdownHandle, ShutdownSignal, serve_async, serve_with, shutdown_channel,
 };

@@ -337,9 +337,14 @@ fn allow_secret(
         return Err(ExecError::new(
             Code::ExecCapabilityRefused,
             format!(
-                "`{component}` requires the secret `{token}` (`{}:…`), but this host has no backend for `{}:` secrets; register one (`Builder::secret_backend`, `HostPolicy::secret_backend`) or use `env:` or `file:`",
+                "`{component}` requires the secret `{token}` (`{}:…`), but this host has no backend for `{}:` secrets; register one (`Builder::secret_backend`, `HostPolicy::secret_backend`{}) or use `env:` or `file:`",
                 r.scheme(),
-                r.scheme()
+                r.scheme(),
+                match r.scheme() {
+                    "vault" => ": `secrets::VaultBackend`, compose-runtime's `vault` feature",
+                    "pkcs11" => ": `secrets::Pkcs11Backend`, compose-runtime's `pkcs11` feature",
+                    _ => "",
+                }
             ),
         ));
     }

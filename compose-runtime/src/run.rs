@@ -1,6 +1,8 @@
 //! Running a `wasi:cli/run` composition: check imports against the plan, link WASI with the
 //! run's allowances, apply limits and deadlines, and report what stopped the guest.
 
+use std::sync::LazyLock;
+
 use compose_model::Code;
 use compose_model::plan::Plan;
 use wasmtime::component::Component;
@@ -10,6 +12,35 @@ use wasmtime_wasi::p2::bindings::sync::Command;
 
 use crate::host::{self, HostState, Known, Mode, Session};
 use crate::{ExecError, HostPolicy, Runtime};
+
+/// What happens to a run's store when the run is over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// It is dropped: its memories unmapped, its host state freed.
+    Drop,
+    /// The process exits right after the run (a `compose!` binary's `main`) and the run writes
+    /// no audit log: the store is left to the operating system, which reclaims a process's
+    /// memory at once, rather than unmapping it piece by piece first (see
+    /// `Composition::run_to_exit`).
+    ProcessExit,
+}
+
+/// The Tokio runtime a run's WASI waits on. wasmtime-wasi's synchronous host blocks on its
+/// I/O futures in the caller's Tokio runtime if there is one, else in a multi-threaded runtime
+/// of its own with a worker per core, which works out the core count by reading the cgroup
+/// files (about 0.15 ms) and starts a thread per core. A run outside any Tokio runtime enters
+/// this one instead: one worker (the guest's thread polls its own futures; the worker drives
+/// I/O and timers), made once per process, the first time a run needs it. `None` if it cannot
+/// be made; wasmtime-wasi then uses its own.
+static WASI_IO: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("compose-wasi-io")
+        .enable_time()
+        .enable_io()
+        .build()
+        .ok()
+});
 
 impl Runtime {
     /// Runs a `wasi:cli/run` composition of `plan` with `args`, and returns its exit code.
@@ -27,7 +58,7 @@ impl Runtime {
         let (component, _) = self
             .compile(component)
             .map_err(|e| session.failed("run.failed", e))?;
-        self.run_session(&session, &component, args)
+        self.run_session(&session, &component, args, Ending::Drop)
     }
 
     /// Runs a compiled `wasi:cli/run` composition of `plan` with `args`; see [`Runtime::run`].
@@ -39,7 +70,7 @@ impl Runtime {
         host: &HostPolicy,
     ) -> Result<u8, ExecError> {
         let session = Session::new(plan, host, Mode::Run, Known::Nothing)?;
-        self.run_session(&session, component, args)
+        self.run_session(&session, component, args, Ending::Drop)
     }
 
     /// Runs a compiled composition in a session made for it.
@@ -48,10 +79,11 @@ impl Runtime {
         session: &Session,
         component: &Component,
         args: &[String],
+        ending: Ending,
     ) -> Result<u8, ExecError> {
         let audit = &session.audit;
         session.start("run.start")?;
-        let result = self.run_command(session, component, args);
+        let result = self.run_command(session, component, args, ending);
         let outcome = match &result {
             Ok(code) => format!("exit {code}"),
             Err(e) => e.code.as_str().to_owned(),
@@ -66,10 +98,30 @@ impl Runtime {
         session: &Session,
         component: &Component,
         args: &[String],
+        ending: Ending,
     ) -> Result<u8, ExecError> {
         let (mut store, linker) = self.prepare(session, component, args)?;
-        let policy = &session.plan.policy;
-        let command = match Command::instantiate(&mut store, component, &linker) {
+        let _io = match tokio::runtime::Handle::try_current() {
+            Ok(_) => None,
+            Err(_) => WASI_IO.as_ref().map(|rt| rt.enter()),
+        };
+        let result = Self::call_run(&mut store, component, &linker, &session.plan.policy);
+        if ending == Ending::ProcessExit && !session.audit.is_on() {
+            // The host state holds an audit handle only when the log is on, and a log must
+            // be flushed by dropping its last handle; without one, nothing here needs a drop.
+            std::mem::forget(store);
+        }
+        result
+    }
+
+    /// Instantiates `component` in `store` and calls its `wasi:cli/run`.
+    fn call_run(
+        mut store: &mut Store<HostState>,
+        component: &Component,
+        linker: &wasmtime::component::Linker<HostState>,
+        policy: &compose_model::plan::Policy,
+    ) -> Result<u8, ExecError> {
+        let command = match Command::instantiate(&mut store, component, linker) {
             Ok(c) => c,
             Err(e) if e.downcast_ref::<Trap>().is_none() && store.data().limits.hit.is_none() => {
                 return Err(ExecError::new(
@@ -134,6 +186,10 @@ impl Runtime {
         component: &Component,
         args: &[String],
     ) -> Result<(Store<HostState>, wasmtime::component::Linker<HostState>), ExecError> {
+        if session.plan.policy.timeout_ms.is_some() {
+            // The deadline is counted in epoch ticks.
+            self.ticking()?;
+        }
         let linker = host::linker(
             &self.engine,
             &session.plan,

@@ -25,7 +25,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::host::{HostState, Known, Mode, Session};
-use crate::{ExecError, HostPolicy, engine_config, pooling_config};
+use crate::{ExecError, HostPolicy, pooling_config};
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -70,7 +70,7 @@ impl ShutdownHandle {
 /// The engine for serving `plan`: the runtime's configuration plus the pooling allocator
 /// (falls back to on-demand allocation, with a warning, where the pool cannot be reserved).
 fn serve_engine(plan: &Plan, pool: u32) -> Result<Engine, ExecError> {
-    let mut config = engine_config(&plan.policy);
+    let mut config = crate::engine::runtime_config(&plan.policy);
     let pooling = pooling_config(pool, &plan.policy);
     config.allocation_strategy(pooling);
     match Engine::new(&config) {
@@ -79,7 +79,7 @@ fn serve_engine(plan: &Plan, pool: u32) -> Result<Engine, ExecError> {
             eprintln!(
                 "warning: the pooling allocator is unavailable ({e:#}); allocating per request instead"
             );
-            Engine::new(&engine_config(&plan.policy)).map_err(|e| {
+            Engine::new(&crate::engine::runtime_config(&plan.policy)).map_err(|e| {
                 ExecError::new(
                     Code::ExecInvalidComponent,
                     format!("cannot configure Wasmtime: {e:#}"),

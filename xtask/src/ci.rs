@@ -18,6 +18,18 @@ pub fn run() -> Result<()> {
         "warnings",
     ]);
     util::run(clippy)?;
+    // The runtime with no optional feature: the `cfg(not(…))` side the workspace never builds.
+    let mut lean_clippy = cargo();
+    lean_clippy.args([
+        "clippy",
+        "-p",
+        "compose-runtime",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    util::run(lean_clippy)?;
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     util::run(test)?;

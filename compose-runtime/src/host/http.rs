@@ -2,28 +2,39 @@
 //! an authority on the plan's `http` allowlist (`host:port`), with the secret headers the guest
 //! attached (`std:secrets`) added here, after the guest let go of the request; everything else
 //! is denied, with a log line naming the request.
+//!
+//! Without compose-runtime's `serve` feature no request is ever made (nothing links
+//! `wasi:http`), and [`Outgoing`] only holds the store's secrets.
 
+#[cfg(feature = "serve")]
 use std::sync::Arc;
 
+#[cfg(feature = "serve")]
 use http_body_util::BodyExt;
+#[cfg(feature = "serve")]
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
 use super::secrets_store::SecretsCtx;
+#[cfg(feature = "serve")]
 use crate::audit::Audit;
 
 /// One store's outgoing-HTTP policy: the allowlist, the request id for log lines, and the
 /// store's secrets (whose attached headers are added here).
 pub(crate) struct Outgoing {
+    #[cfg(feature = "serve")]
     pub(crate) allowed: Arc<Vec<String>>,
+    #[cfg(feature = "serve")]
     pub(crate) request: u64,
     pub(crate) secrets: SecretsCtx,
     /// Where denied requests are recorded (by authority and reason: never a path, query or
     /// header value).
+    #[cfg(feature = "serve")]
     pub(crate) audit: Audit,
 }
 
 /// The `host:port` a URI's request would connect to; empty (never allowed) when it has
 /// userinfo, which would pass a check on the host while the connection goes elsewhere.
+#[cfg(feature = "serve")]
 fn authority(uri: &http::Uri) -> String {
     let userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
     match (uri.host(), uri.port_u16()) {
@@ -37,6 +48,7 @@ fn authority(uri: &http::Uri) -> String {
     }
 }
 
+#[cfg(feature = "serve")]
 impl Outgoing {
     /// Records a denied request in the audit log: its authority (`host:port` as the URI
     /// parser read it, at most 261 bytes: never a path, query or header), the reason and the
@@ -59,8 +71,10 @@ impl Outgoing {
     }
 }
 
+#[cfg(feature = "serve")]
 type Io = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
 
+#[cfg(feature = "serve")]
 impl WasiHttpHooks for Outgoing {
     fn send_request(
         &mut self,

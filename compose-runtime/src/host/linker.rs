@@ -61,11 +61,14 @@ pub(crate) fn check_imports(
     allowed: &Effective,
     mode: Mode,
 ) -> Result<bool, ExecError> {
+    #[cfg(not(feature = "serve"))]
+    let _ = mode;
     let mut denied = false;
     for (name, _) in component.component_type().imports(engine) {
         let package = host_package(name).map(|p| p.provided);
         match package {
             Some(Provided::Wasi) => continue,
+            #[cfg(feature = "serve")]
             Some(Provided::Serve) if mode == Mode::Serve => continue,
             Some(Provided::Serve) => {
                 return Err(ExecError::new(
@@ -145,6 +148,7 @@ pub(crate) fn linker(
     let mut linker: Linker<HostState> = Linker::new(engine);
     match mode {
         Mode::Run => wasmtime_wasi::p2::add_to_linker_sync(&mut linker),
+        #[cfg(feature = "serve")]
         Mode::Serve => wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)),
     }

@@ -22,6 +22,7 @@ use crate::{Effective, HostPolicy};
 const MAX_OPEN_TOKENS: usize = 1024;
 
 /// Whether `host` (as in a URI: a name, an IPv4 address or a bracketed IPv6 one) is this machine.
+#[cfg(feature = "serve")]
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -66,7 +67,9 @@ impl SecretGrants {
     }
 }
 
-/// A secret header to add to a store's outgoing requests to one authority.
+/// A secret header to add to a store's outgoing requests to one authority (read by the
+/// outgoing-request hook, which only a build with the `serve` feature has).
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) struct AddedHeader {
     /// `host:port`.
     pub(crate) authority: String,

@@ -1,13 +1,17 @@
 //! One host state for every store (`exec run`, `exec serve`, embedded binaries, typed calls),
 //! and the one store setup: WASI context, limits, deadline and fuel, from the plan.
 
+#[cfg(any(feature = "serve", feature = "attest"))]
 use std::sync::Arc;
 
 use compose_model::plan::{Determinism, Plan};
 use compose_model::{Code, Digest};
+#[cfg(feature = "serve")]
+use wasmtime::UpdateDeadline;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+#[cfg(feature = "serve")]
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::http::Outgoing;
@@ -23,6 +27,7 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: Limits,
+    #[cfg(feature = "serve")]
     http: WasiHttpCtx,
     outgoing: Outgoing,
     #[cfg(feature = "attest")]
@@ -50,6 +55,7 @@ impl WasiView for HostState {
     }
 }
 
+#[cfg(feature = "serve")]
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
@@ -66,6 +72,7 @@ pub(crate) enum Mode {
     /// `exec run`, embedded binaries and typed calls: synchronous, trapping at the deadline.
     Run,
     /// `exec serve`: asynchronous, yielding at every epoch tick, with outgoing HTTP.
+    #[cfg(feature = "serve")]
     Serve,
 }
 
@@ -98,6 +105,7 @@ impl Mode {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Mode::Run => "run",
+            #[cfg(feature = "serve")]
             Mode::Serve => "serve",
         }
     }
@@ -111,6 +119,7 @@ pub(crate) struct Session {
     pub(crate) allowed: Effective,
     pub(crate) mode: Mode,
     secrets: SecretGrants,
+    #[cfg(feature = "serve")]
     http: Arc<Vec<String>>,
     seed: Digest,
     program: String,
@@ -167,10 +176,12 @@ impl Session {
         let _ = known;
         let default_name = match mode {
             Mode::Run => "main",
+            #[cfg(feature = "serve")]
             Mode::Serve => "serve",
         };
         Ok(Session {
             secrets: SecretGrants::new(plan, &allowed, host),
+            #[cfg(feature = "serve")]
             http: Arc::new(allowed.http.clone()),
             seed: plan.digest(),
             program: plan.name.clone().unwrap_or_else(|| default_name.into()),
@@ -222,7 +233,10 @@ impl Session {
             self.seed.as_bytes(),
         )?;
         // Outgoing HTTP (and so attaching secrets to it) only where the host makes requests.
+        #[cfg(feature = "serve")]
         let http = (self.mode == Mode::Serve).then(|| self.http.clone());
+        #[cfg(not(feature = "serve"))]
+        let (http, _) = (None, request);
         let audit = self.audit.for_store();
         let mut store = Store::new(
             engine,
@@ -230,11 +244,15 @@ impl Session {
                 wasi,
                 table: ResourceTable::new(),
                 limits: Limits::new(policy),
+                #[cfg(feature = "serve")]
                 http: WasiHttpCtx::new(),
                 outgoing: Outgoing {
+                    #[cfg(feature = "serve")]
                     allowed: self.http.clone(),
+                    #[cfg(feature = "serve")]
                     request,
                     secrets: SecretsCtx::new(self.secrets.clone(), http, audit.clone()),
+                    #[cfg(feature = "serve")]
                     audit: audit.clone(),
                 },
                 #[cfg(feature = "attest")]
@@ -252,6 +270,7 @@ impl Session {
                 store.set_epoch_deadline(ticks.unwrap_or(u64::MAX));
                 store.epoch_deadline_trap();
             }
+            #[cfg(feature = "serve")]
             Mode::Serve => {
                 // At every epoch tick a running guest yields its worker thread back to the
                 // executor, so a request that computes for long (or forever, when the plan sets

@@ -6,14 +6,19 @@
 //!
 //! Backends are chosen by the reference's scheme. `env` and `file` are built in; others (and
 //! replacements for those two) are registered with [`crate::HostPolicy::secret_backend`] or
-//! [`crate::Builder::secret_backend`]. [`VaultBackend`] reads OpenBao or Vault KV version 2;
-//! [`Pkcs11Backend`] signs with keys held in a PKCS#11 token (an HSM, or SoftHSM2).
+//! [`crate::Builder::secret_backend`]. `VaultBackend` (compose-runtime's `vault` feature)
+//! reads OpenBao or Vault KV version 2; `Pkcs11Backend` (its `pkcs11` feature) signs with keys
+//! held in a PKCS#11 token (an HSM, or SoftHSM2).
 
 mod backend;
+#[cfg(feature = "pkcs11")]
 mod pkcs11;
+#[cfg(feature = "vault")]
 mod vault;
 
 pub(crate) use backend::SecretBackends;
 pub use backend::{Algorithm, EnvBackend, FileBackend, Secret, SecretBackend, SecretError};
+#[cfg(feature = "pkcs11")]
 pub use pkcs11::{Pkcs11Backend, SOFTHSM2_MODULE};
+#[cfg(feature = "vault")]
 pub use vault::VaultBackend;

@@ -53,6 +53,32 @@ mod tests {
         assert_eq!(composition.run(&["builder"]).unwrap(), 0);
     }
 
+    /// On x86-64 Linux the precompiled code runs where it lies in the binary (page-aligned by
+    /// the macro), not from a copy, for the process's first load of it (Wasmtime registers code
+    /// by address, so two components alive at once cannot share it); other loads copy it, and
+    /// so does the same code given without its pages (here a heap copy). All of them run.
+    #[test]
+    fn the_precompiled_code_runs_in_place_once() {
+        let loads: Vec<_> = (0..3).map(|_| Hello::load().unwrap()).collect();
+        let in_place = loads.iter().filter(|c| c.code_in_place()).count();
+        // Other tests in this process may have made the first load already.
+        assert!(in_place <= 1, "{in_place} loads share the code in place");
+        for (i, c) in loads.iter().enumerate() {
+            assert!(c.from_precompiled());
+            assert_eq!(c.run(&[format!("load {i}")]).unwrap(), 0);
+        }
+
+        let mut copied = Hello::EMBEDDED;
+        let mut code = copied
+            .precompiled
+            .expect("the macro precompiles by default");
+        code.code = Box::leak(code.code.to_vec().into_boxed_slice());
+        copied.precompiled = Some(code);
+        let copied = copied.load().unwrap();
+        assert!(copied.from_precompiled() && !copied.code_in_place());
+        assert_eq!(copied.run(&["copied"]).unwrap(), 0);
+    }
+
     /// Built alone (as a user's crate is: `cargo test-lean`), this binary has no compiler: it
     /// runs the code precompiled into it and refuses, coded, whatever would need compiling.
     /// Built with the workspace (where composectl turns compose-runtime's `jit` on), it

@@ -50,3 +50,48 @@ fn built_alone_it_links_wasmtime_without_its_compiler() {
     assert!(composectl.contains("cranelift-codegen"));
     assert!(composectl.contains("sigstore-verify"));
 }
+
+/// What a CLI composition does not use is not built: no HTTP server or client (compose-runtime's
+/// `serve`), no OpenBao/Vault client (`vault`), no PKCS#11 (`pkcs11`), and so no TLS stack.
+#[test]
+fn a_cli_composition_links_no_server_vault_pkcs11_or_tls() {
+    let hello = linked("hello-cli");
+    let absent = [
+        "hyper ",
+        "wasmtime-wasi-http",
+        "ureq",
+        "cryptoki",
+        "p256",
+        "rustls",
+        "ring ",
+        "h2 ",
+    ];
+    for crate_ in absent {
+        assert!(
+            !hello.contains(&format!("\n{crate_}")),
+            "hello-cli links {crate_}:\n{hello}"
+        );
+    }
+    // Each is where a plan or the host asks for it, so the check can fail.
+    let http = linked("hello-http");
+    assert!(
+        http.contains("\nhyper ") && http.contains("\nwasmtime-wasi-http "),
+        "{http}"
+    );
+    assert!(
+        !http.contains("\nureq ") && !http.contains("\ncryptoki "),
+        "{http}"
+    );
+    let signed = linked("signed-hello");
+    assert!(
+        signed.contains("\nureq ") && !signed.contains("\nhyper "),
+        "{signed}"
+    );
+    let composectl = linked("composectl");
+    for crate_ in ["hyper ", "ureq ", "cryptoki "] {
+        assert!(
+            composectl.contains(&format!("\n{crate_}")),
+            "composectl: {crate_}"
+        );
+    }
+}
