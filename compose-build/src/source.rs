@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use compose_model::plan::{Diagnostic, Plan, Source};
 use compose_model::{Code, Digest};
@@ -11,7 +12,9 @@ use crate::guest::{BuiltGuest, build_guests_tracked};
 
 /// A component's bytes, digest, and where they came from.
 pub(crate) struct Resolved {
-    pub bytes: Vec<u8>,
+    /// Shared by every component with the same source (a chain of one formatter N times reads
+    /// it once and copies it never).
+    pub bytes: Arc<[u8]>,
     pub digest: Digest,
     pub origin: String,
 }
@@ -99,7 +102,7 @@ pub(crate) fn resolve_all(
                 }
             },
             Source::Blob(d) => match options.cache.as_ref().and_then(|s| s.get(d)) {
-                Some(b) => ((b, *d), d.to_string()),
+                Some(b) => ((b.into(), *d), d.to_string()),
                 None => {
                     diags.push(Diagnostic::new(
                         Code::EmitSourceNotFound,
@@ -156,13 +159,13 @@ pub(crate) fn resolve_all(
 /// A file's bytes and digest, read and hashed once however many components it is the source
 /// of (a chain of one formatter many times).
 fn read_once(
-    seen: &mut HashMap<PathBuf, (Vec<u8>, Digest)>,
+    seen: &mut HashMap<PathBuf, (Arc<[u8]>, Digest)>,
     path: &Path,
-) -> std::io::Result<(Vec<u8>, Digest)> {
+) -> std::io::Result<(Arc<[u8]>, Digest)> {
     if let Some((bytes, digest)) = seen.get(path) {
         return Ok((bytes.clone(), *digest));
     }
-    let bytes = std::fs::read(path)?;
+    let bytes: Arc<[u8]> = std::fs::read(path)?.into();
     let digest = Digest::of(&bytes);
     seen.insert(path.to_path_buf(), (bytes.clone(), digest));
     Ok((bytes, digest))

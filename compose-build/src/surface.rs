@@ -168,7 +168,7 @@ interface stdout { get-stdout: func() -> u32; }
         );
         let r = Resolved {
             digest: Digest::of(&bytes),
-            bytes,
+            bytes: bytes.into(),
             origin: "test".into(),
         };
         let names = |d: Depth| {
@@ -194,7 +194,7 @@ interface stdout { get-stdout: func() -> u32; }
         );
         // Not a component: the quick reader declines and the WIT decoder says why.
         let core = Resolved {
-            bytes: wat::parse_str("(module)").unwrap(),
+            bytes: wat::parse_str("(module)").unwrap().into(),
             digest: Digest::of(b""),
             origin: "core.wasm".into(),
         };

@@ -158,13 +158,14 @@ impl Composition {
             .run_session(&self.session, self.component()?, &args, Ending::Drop)
     }
 
-    /// [`Composition::run`] when the process exits right after (a `compose!` binary's
-    /// `main`): the composition and the run's store (the engine, compiled code, memories and
-    /// their mappings, the epoch thread) are left to the operating system, which reclaims them
-    /// at exit at once instead of unmapping them piece by piece (about a tenth of a small
-    /// binary's start-to-exit, bench/README.md). A composition that writes an audit log is
-    /// dropped as usual instead, since dropping its log is what flushes it.
-    pub(crate) fn run_to_exit<S: AsRef<str>>(self, args: &[S]) -> Result<u8, ExecError> {
+    /// [`Composition::run`] for a process that exits right after (a `compose!` binary's
+    /// `main`, `composectl exec run`): the composition and the run's store (the engine,
+    /// compiled code, memories and their mappings, the epoch thread) are left to the operating
+    /// system, which reclaims them at exit at once instead of unmapping them piece by piece
+    /// (about a tenth of a small binary's start-to-exit, bench/README.md). A composition that
+    /// writes an audit log is dropped as usual instead, since dropping its log is what flushes
+    /// it. Anything else the process must do before it exits it can still do.
+    pub fn run_to_exit<S: AsRef<str>>(self, args: &[S]) -> Result<u8, ExecError> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         let result =
             self.runtime

@@ -33,8 +33,6 @@ pub fn run() -> Result<()> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     util::run(test)?;
-    let mut lean = cargo();
-    lean.arg("test-lean");
-    util::run(lean)?;
+    crate::test_lean::run()?;
     crate::conformance::run(None)
 }

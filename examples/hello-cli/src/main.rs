@@ -53,6 +53,22 @@ mod tests {
         assert_eq!(composition.run(&["builder"]).unwrap(), 0);
     }
 
+    /// Built alone (`cargo test-lean`), this CLI composition's compose-runtime has no server
+    /// (its `serve` feature is off): serving is refused, coded, never attempted. (A plan that
+    /// serves would not compile at all: see compose-build's codegen test.)
+    #[test]
+    fn a_build_without_the_server_refuses_to_serve() {
+        if compose_runtime::SERVE {
+            // Built with the workspace, where composectl turns `serve` on.
+            return;
+        }
+        let err = Hello::EMBEDDED
+            .serve("127.0.0.1:0".parse().unwrap())
+            .expect_err("no server in this build");
+        assert_eq!(err.code, Code::PlanNotImplemented, "{err}");
+        assert!(err.message.contains("`serve` feature"), "{err}");
+    }
+
     /// On x86-64 Linux the precompiled code runs where it lies in the binary (page-aligned by
     /// the macro), not from a copy, for the process's first load of it (Wasmtime registers code
     /// by address, so two components alive at once cannot share it); other loads copy it, and

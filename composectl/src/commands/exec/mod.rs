@@ -160,7 +160,7 @@ impl ExecCommand {
                 }
                 let ran =
                     Composition::new_hashed(runtime, plan, component.borrowed(), host.clone())
-                        .and_then(|c| c.run(&args));
+                        .and_then(|c| c.run_to_exit(&args));
                 let ran = resolved.close_log(ran);
                 match ran {
                     Ok(code) => {
