@@ -3,21 +3,8 @@
 
 #![cfg(not(feature = "bench-without-compose"))]
 
-compose_runtime::compose! {
-    name: "hello",
-    workspace: "../guests",
-    components: {
-        greeter: { crate: "greeter", exports: ["example:greet/greeter"] },
-        app: {
-            crate: "app",
-            exports: ["wasi:cli/run"],
-            imports: { "example:greet/greeter": greeter },
-            capabilities: { stdout: required, stderr: required, args: required },
-        },
-    },
-    exports: { "wasi:cli/run": app },
-    grants: { stdout: true, stderr: true, args: true },
-}
+// The same plan as `src/main.rs`'s, from its file.
+compose_runtime::compose!(path = "../guests/hello.toml", type = Hello);
 
 #[test]
 fn the_first_load_runs_the_code_in_place_and_later_ones_copy_it() {
