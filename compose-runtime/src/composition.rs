@@ -162,17 +162,24 @@ impl Composition {
     /// `main`, `composectl exec run`): the composition and the run's store (the engine,
     /// compiled code, memories and their mappings, the epoch thread) are left to the operating
     /// system, which reclaims them at exit at once instead of unmapping them piece by piece
-    /// (about a tenth of a small binary's start-to-exit, bench/README.md). A composition that
-    /// writes an audit log is dropped as usual instead, since dropping its log is what flushes
-    /// it. Anything else the process must do before it exits it can still do.
+    /// (about a tenth of a small binary's start-to-exit, bench/README.md). Only those: the
+    /// session and host policy (an audit log, secret backends, keys) are dropped as usual, and
+    /// so is the store when it holds any of them. Anything else the process must do before it
+    /// exits it can still do; calling this where the process goes on leaks an engine each time.
     pub fn run_to_exit<S: AsRef<str>>(self, args: &[S]) -> Result<u8, ExecError> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
         let result =
             self.runtime
                 .run_session(&self.session, self.component()?, &args, Ending::ProcessExit);
-        if !self.session.audit.is_on() {
-            std::mem::forget(self);
-        }
+        let Composition {
+            session,
+            runtime,
+            component,
+            host,
+            ..
+        } = self;
+        drop((session, host));
+        std::mem::forget((runtime, component));
         result
     }
 

@@ -171,7 +171,9 @@ impl Embedded {
 
     /// Runs a `wasi:cli/run` composition with this process's arguments (after the program
     /// name) and returns the exit code to end the process with: the guest's own, or 2 (with
-    /// the error on stderr) when the host could not run it.
+    /// the error on stderr) when the host could not run it. Meant as the last thing `main`
+    /// does: the run's engine and memory are left to the operating system at exit
+    /// ([`Composition::run_to_exit`]).
     pub fn main(&self) -> std::process::ExitCode {
         let args: Vec<String> = std::env::args().skip(1).collect();
         match self.load().and_then(|c| c.run_to_exit(&args)) {
@@ -438,9 +440,10 @@ impl Builder {
         } else if !code_covered {
             "no verified signature names the precompiled code (sign it with `Config::sign_key`, which names it)".to_owned()
         } else {
-            // `Err(E0509)` when it is not the code the build recorded (the binary was
+            // `check_code`: E0509 when it is not the code the build recorded (the binary was
             // altered: refused with or without a compiler, like an altered plan or
-            // component), `Ok(Err(why))` when it does not fit this engine or CPU.
+            // component); then `load_embedded`'s `Err(why)` when it does not fit this engine
+            // or CPU.
             let checked = check_code(e.name, &p)?;
             match runtime.load_embedded(&p, policy, checked) {
                 Ok(loaded) => return Ok(loaded),

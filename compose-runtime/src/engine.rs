@@ -6,8 +6,7 @@
 //! (`policy.fuel`) counts executed instructions exactly but slows every run, so it is enabled
 //! only when the plan sets it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use compose_model::blobs::BlobStore;
@@ -82,15 +81,21 @@ pub fn pooling_config(instances: u32, policy: &Policy) -> PoolingAllocationConfi
     pooling
 }
 
-/// An engine configured for a plan's policy, with an epoch ticker and an optional cache of
-/// compiled code.
+/// An engine configured for a plan's policy, with an epoch ticker (started when a store needs
+/// it) and an optional cache of compiled code.
+///
+/// The ticker advances the engine's epoch every [`TICK`] from the first store with a deadline
+/// (a server's from the start: a running guest yields at every tick) for as long as the engine
+/// lives: a store, component or this runtime holding it. A typed-call store outlives the
+/// `Runtime` that made it, and its deadline must still come. A run without a deadline never
+/// looks at the epoch, and a `compose!` binary then starts no thread for it. A host that makes
+/// its own stores with a deadline on [`Runtime::engine`] must run a plan with a deadline first,
+/// or tick the engine itself.
 pub struct Runtime {
     pub(crate) engine: Engine,
     cache: Option<BlobStore>,
-    /// The epoch ticker's stop flag, once it runs: a server's from the start (a running guest
-    /// yields at every tick), a run's from the first store with a deadline (a run without one
-    /// never looks at the epoch, and a `compose!` binary then starts no thread for it).
-    ticker: Mutex<Option<Arc<AtomicBool>>>,
+    /// Whether the ticker runs.
+    ticking: Mutex<bool>,
 }
 
 impl Runtime {
@@ -105,7 +110,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             cache: None,
-            ticker: Mutex::new(None),
+            ticking: Mutex::new(false),
         })
     }
 
@@ -116,7 +121,7 @@ impl Runtime {
         let runtime = Runtime {
             engine,
             cache: None,
-            ticker: Mutex::new(None),
+            ticking: Mutex::new(false),
         };
         runtime.ticking()?;
         Ok(runtime)
@@ -125,16 +130,16 @@ impl Runtime {
     /// Starts the epoch ticker, if it is not running yet: a thread that advances the engine's
     /// epoch every [`TICK`], so that deadlines (and a server's yields) happen.
     pub(crate) fn ticking(&self) -> Result<(), ExecError> {
-        let mut ticker = self.ticker.lock().unwrap_or_else(|e| e.into_inner());
-        if ticker.is_some() {
+        let mut ticking = self.ticking.lock().unwrap_or_else(|e| e.into_inner());
+        if *ticking {
             return Ok(());
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        let (e, s) = (self.engine.weak(), stop.clone());
+        let e = self.engine.weak();
         std::thread::Builder::new()
             .name("compose-epoch".into())
             .spawn(move || {
-                while !s.load(Ordering::Relaxed) {
+                // Until the last holder of the engine lets go of it.
+                loop {
                     std::thread::sleep(TICK);
                     match e.upgrade() {
                         Some(engine) => engine.increment_epoch(),
@@ -148,7 +153,7 @@ impl Runtime {
                     format!("cannot start the epoch thread: {e}"),
                 )
             })?;
-        *ticker = Some(stop);
+        *ticking = true;
         Ok(())
     }
 
@@ -280,15 +285,17 @@ impl Runtime {
         // uses them (claimed once per process: Wasmtime registers code by its address); and
         // this engine has the code memory that makes them executable (`runtime_config`, which
         // every engine this crate makes comes from).
-        let loaded = if let Some(pages) = precompiled.in_pages()
+        if let Some(pages) = precompiled.in_pages()
             && crate::code_memory::claim_in_place(pages)
+            && let Ok(c) = unsafe { crate::code_memory::deserialize(&self.engine, pages) }
         {
-            unsafe { crate::code_memory::deserialize(&self.engine, pages) }
-                .map(|c| (c, Loaded::InPlace))
-        } else {
-            unsafe { Component::deserialize(&self.engine, code) }.map(|c| (c, Loaded::Copied))
-        };
-        loaded.map_err(|e| format!("{e:#}"))
+            return Ok((c, Loaded::InPlace));
+        }
+        // Not in place (another platform, code not in pages of its own, claimed already), or
+        // in place failed (`mprotect` refused, say): the copy, whose error is the one to report.
+        unsafe { Component::deserialize(&self.engine, code) }
+            .map(|c| (c, Loaded::Copied))
+            .map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -299,13 +306,4 @@ fn no_compiler() -> ExecError {
         Code::ExecNoCompiler,
         "this build cannot compile components: compose-runtime was built without its `jit` feature, so it runs only code precompiled into the binary; use that code (precompiling is the default for `compose!` and compose-build), or build with `compose-runtime = { features = [\"jit\"] }`",
     )
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let ticker = self.ticker.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(stop) = ticker {
-            stop.store(true, Ordering::Relaxed);
-        }
-    }
 }

@@ -18,9 +18,10 @@ use crate::{ExecError, HostPolicy, Runtime};
 pub(crate) enum Ending {
     /// It is dropped: its memories unmapped, its host state freed.
     Drop,
-    /// The process exits right after the run (a `compose!` binary's `main`) and the run writes
-    /// no audit log: the store is left to the operating system, which reclaims a process's
-    /// memory at once, rather than unmapping it piece by piece first (see
+    /// The process exits right after the run (a `compose!` binary's `main`, `composectl exec
+    /// run`): the store is left to the operating system, which reclaims a process's memory at
+    /// once, rather than unmapping it piece by piece first, unless its host state holds
+    /// something whose drop matters (`Session::holds_resources`; see
     /// `Composition::run_to_exit`).
     ProcessExit,
 }
@@ -106,9 +107,9 @@ impl Runtime {
             Err(_) => WASI_IO.as_ref().map(|rt| rt.enter()),
         };
         let result = Self::call_run(&mut store, component, &linker, &session.plan.policy);
-        if ending == Ending::ProcessExit && !session.audit.is_on() {
-            // The host state holds an audit handle only when the log is on, and a log must
-            // be flushed by dropping its last handle; without one, nothing here needs a drop.
+        if ending == Ending::ProcessExit && !session.holds_resources() {
+            // Nothing in the host state needs its drop (see `Session::holds_resources`): its
+            // memory is the operating system's to reclaim.
             std::mem::forget(store);
         }
         result

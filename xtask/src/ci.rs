@@ -33,6 +33,6 @@ pub fn run() -> Result<()> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     util::run(test)?;
-    crate::test_lean::run()?;
+    crate::test_lean::run(&[])?;
     crate::conformance::run(None)
 }

@@ -24,9 +24,9 @@ cargo xtask <task>
 
 Tasks:
   ci                 what CI runs: fmt --check, clippy -D warnings, all tests, conformance
-  test-lean          the examples' tests, each group built alone as a user's crate is (no
+  test-lean [ARGS]   the examples' tests, each group built alone as a user's crate is (no
                      compiler; only the compose-runtime features it asks for); also
-                     `cargo test-lean`
+                     `cargo test-lean`; ARGS go to each `cargo test`
   conformance [--sign-key KEY]
                      build composectl and run every conformance vector through it;
                      writes artifacts/conformance-summary.json and the run as an in-toto
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
-        Some("test-lean") => test_lean::run(),
+        Some("test-lean") => test_lean::run(&args[1..]),
         Some("conformance") => match (args.get(1).map(String::as_str), args.get(2)) {
             (None, _) => conformance::run(None),
             (Some("--sign-key"), Some(key)) => conformance::run(Some(key)),

@@ -11,21 +11,25 @@ use crate::util::{self, cargo};
 
 /// The examples, grouped by the compose-runtime features they ask for.
 const GROUPS: &[&[&str]] = &[
-    // None: CLI compositions.
-    &["hello-cli", "hello-build", "typed-api"],
+    // None but `macros` (the default): CLI compositions.
+    &["hello-cli", "typed-api"],
+    // None at all (`default-features = false`: a build script, no macro).
+    &["hello-build"],
     // `serve`.
     &["hello-http"],
     // `vault`.
     &["signed-hello"],
 ];
 
-pub fn run() -> Result<()> {
+/// Runs every group's tests; `extra` is passed to each `cargo test` (after the packages).
+pub fn run(extra: &[String]) -> Result<()> {
     for group in GROUPS {
         let mut test = cargo();
         test.arg("test");
         for package in *group {
             test.args(["-p", package]);
         }
+        test.args(extra);
         util::run(test)?;
     }
     Ok(())

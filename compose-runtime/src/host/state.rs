@@ -194,6 +194,14 @@ impl Session {
         })
     }
 
+    /// Whether a store of this session holds something whose drop does more than free memory:
+    /// an audit log handle (the last one's drop flushes the log), secret backends (a PKCS#11
+    /// backend finalizes its token; an application's own backend may do anything), or the
+    /// attestation key. Stores that hold none may be left to the operating system at exit.
+    pub(crate) fn holds_resources(&self) -> bool {
+        self.audit.is_on() || !self.allowed.secrets.is_empty() || self.allowed.attest
+    }
+
     /// Records that a run, server or instance (`kind`: `run.start`, `serve.start`,
     /// `instance.start`) starts, after what it was granted (a record per capability requested).
     pub(crate) fn start(&self, kind: &str) -> Result<(), ExecError> {
