@@ -512,16 +512,25 @@ fn the_host_signs_only_its_fixed_fields() {
 fn attest_is_deny_by_default() {
     let s = Setup::new();
     let key = ["--attest-key", "host.key"];
-    // Not granted: nothing available, no report, even with a host key.
+    // Not granted: nothing available, no report.
     let plan = s.plan("ungranted", "optional", false, "");
-    let o = s.exec(&plan, &key, &["available"]);
+    let o = s.exec(&plan, &[], &["available"]);
     assert_eq!(text(&o.stdout), "", "{}", text(&o.stderr));
-    let o = s.exec(&plan, &key, &["attest", NONCE]);
+    let o = s.exec(&plan, &[], &["attest", NONCE]);
     assert!(
         text(&o.stdout).starts_with("error: AttestError::Unavailable("),
         "{}",
         text(&o.stdout)
     );
+    // With a host key as well, it does not run at all: the key would sign nothing (E0901).
+    let o = s.exec(&plan, &key, &["attest", NONCE]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("grants no `attest`"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "the guest ran: {}", text(&o.stdout));
     // Granted, but the host has no key: optional gets nothing, required does not start.
     let plan = s.plan("keyless", "optional", true, "");
     let o = s.exec(&plan, &[], &["attest", NONCE]);
@@ -566,14 +575,16 @@ fn attest_is_deny_by_default() {
         "{}",
         text(&o.stderr)
     );
-    // A key for a plan that grants no `attest` signs nothing, and says so.
+    // A key for a plan that grants no `attest` would sign nothing: refused, nothing run.
     let plan = s.plan("nogrant", "optional", false, "");
     let o = s.exec(&plan, &key, &["available"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("grants no `attest`"),
         "{}",
         text(&o.stderr)
     );
+    assert!(o.stdout.is_empty(), "the guest ran: {}", text(&o.stdout));
     // An unreadable key stops before anything runs.
     let plan = s.plan("badkey", "required", true, "");
     let o = s.exec(&plan, &["--attest-key", "host.key.pub"], &["attest", NONCE]);

@@ -375,9 +375,11 @@ impl Input {
             ));
         }
         if attest_signer && !plan.grants.grants(Capability::Attest) {
-            eprintln!(
-                "warning: an attestation key was given, but the plan grants no `attest`: no evidence will be signed"
-            );
+            // Refused like `--audit-key` for a plan without a log: a flag may only promise
+            // what the run does.
+            return Err(Coded::usage(
+                "an attestation key (`--attest-key`, `--attest-pkcs11`) signs the evidence of components the plan grants `attest`, and this plan grants no `attest` (a component run without `--plan` has none), so nothing would be signed; grant it in the plan or drop the flag",
+            ));
         }
         if let Some(folder) = &plan_folder {
             host = host.plan_folder(folder);
