@@ -93,6 +93,12 @@ fn a_registered_backend_serves_the_scheme_and_revealing_needs_leave() {
         err.message.contains("no backend for `pkcs11:` secrets"),
         "{err}"
     );
+    // The hint names what provides one.
+    assert!(
+        err.message
+            .contains("`secrets::Pkcs11Backend`, compose-runtime's `pkcs11` feature"),
+        "{err}"
+    );
 
     // `env:GREETING` from the registered backend, not from the environment (which has none).
     let e = embedded("env:GREETING");
