@@ -2,7 +2,9 @@
 //!
 //! CPU limits: a wall-clock deadline (`policy.timeout-ms`) uses epoch interruption — a host
 //! thread ticks the engine's epoch every 10 ms, and a guest past its deadline traps at its next
-//! loop header or call. It costs almost nothing, and is what a person means by a timeout. Fuel
+//! loop header or call. It costs almost nothing, and is what a person means by a timeout. A
+//! guest waiting in a host call is stopped at the same deadline by the host (`host/io.rs`,
+//! `serve.rs`, and secret backends' calls in `host/secrets_store.rs`). Fuel
 //! (`policy.fuel`) counts executed instructions exactly but slows every run, so it is enabled
 //! only when the plan sets it.
 

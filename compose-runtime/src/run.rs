@@ -223,8 +223,11 @@ pub(crate) fn classify(
         Some(Trap::Interrupt) => ExecError::new(
             Code::ExecTimeout,
             format!(
-                "the run passed its deadline of {} ms (`policy.timeout-ms`) and was stopped:\n  {detail}",
-                policy.timeout_ms.unwrap_or(0)
+                "the run passed its deadline of {} ms (`policy.timeout-ms`){} and was stopped:\n  {detail}",
+                policy.timeout_ms.unwrap_or(0),
+                e.downcast_ref::<host::WaitPassed>()
+                    .map(|w| format!(" while the guest waited in {}", w.0))
+                    .unwrap_or_default()
             ),
         ),
         Some(Trap::OutOfFuel) => ExecError::new(

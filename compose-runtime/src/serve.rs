@@ -447,16 +447,25 @@ async fn serve_one(
     let pre = service.pre.clone();
     let policy = session.plan.policy.clone();
     let running = InFlight::new(&service.in_flight);
+    let deadline = store.data().deadline;
     let task = tokio::task::spawn(async move {
         let _running = running;
-        let result = async {
+        let call = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, incoming, out)
                 .await
-        }
-        .await;
+        };
+        // The epoch deadline stops guest code; a guest waiting in a host call (a timer, an
+        // outgoing request, the request body) is stopped by dropping its call here, which
+        // cancels the wait.
+        let result = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, call)
+                .await
+                .unwrap_or_else(|_| Err(crate::host::passed("a host call"))),
+            None => call.await,
+        };
         result.map_err(|e| {
             let e = crate::run::classify(&e, store.data().limits.hit.as_deref(), &policy);
             (Some(e.code), e.to_string())

@@ -1,10 +1,11 @@
 //! The secret-backend hooks of an embedded composition's builder: a host registers its own
 //! backend for a scheme (here replacing the built-in `env:` one), a required secret whose scheme
-//! has no backend (`pkcs11:`, which is not built in) stops the load, and revealing needs the
-//! host's leave.
+//! has no backend (`pkcs11:`, which is not built in) stops the load, revealing needs the
+//! host's leave, and a backend that takes too long does not outlast the plan's deadline.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use compose_model::Code;
 use compose_runtime::Embedded;
@@ -13,6 +14,11 @@ use compose_runtime::secrets::{Algorithm, Secret, SecretBackend, SecretError};
 /// The `secret-probe` guest composed under a plan whose token `api-key` is `reference`,
 /// embedded as `compose!` would embed it.
 fn embedded(reference: &str) -> Embedded {
+    embedded_with(reference, "")
+}
+
+/// [`embedded`] with `extra` TOML at the end of the plan.
+fn embedded_with(reference: &str, extra: &str) -> Embedded {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let built = compose_build::build_guests(
         &root.join("examples/guests/Cargo.toml"),
@@ -34,7 +40,7 @@ stdio = true
 args = true
 [secrets]
 api-key = "{reference}"
-"#,
+{extra}"#,
         built["secret-probe"].display().to_string()
     );
     let plan = compose_model::plan::from_toml(&text).unwrap();
@@ -132,4 +138,47 @@ fn a_registered_backend_serves_the_scheme_and_revealing_needs_leave() {
         memory.asked.lock().unwrap().last().unwrap(),
         "read GREETING"
     );
+}
+
+/// A backend that answers after a minute.
+struct Slow;
+
+impl SecretBackend for Slow {
+    fn read(&self, _: &str) -> Result<Secret, SecretError> {
+        std::thread::sleep(Duration::from_secs(60));
+        Ok(Secret::new(b"late".to_vec()))
+    }
+
+    fn sign(&self, _: &str, _: Algorithm, _: &[u8]) -> Result<Vec<u8>, SecretError> {
+        std::thread::sleep(Duration::from_secs(60));
+        Ok(vec![0; 32])
+    }
+}
+
+#[test]
+fn a_slow_backend_does_not_outlast_the_deadline() {
+    let e = embedded_with("env:GREETING", "[policy]\ntimeout-ms = 300\n");
+    let c = e
+        .builder()
+        .secret_backend("env", Slow)
+        .reveal("api-key")
+        .load()
+        .unwrap();
+    for (args, waited_in) in [
+        (
+            &["sign", "api-key", "data"][..],
+            "`std:secrets/operations.sign`",
+        ),
+        (
+            &["reveal", "api-key"][..],
+            "`std:secrets/store.token.reveal`",
+        ),
+    ] {
+        let start = Instant::now();
+        let err = c.run(args).unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.code, Code::ExecTimeout, "{err}");
+        assert!(err.message.contains(waited_in), "{err}");
+        assert!(took < Duration::from_secs(30), "{args:?} took {took:?}");
+    }
 }

@@ -1,11 +1,13 @@
 //! A plan may only promise what the host enforces: what this host does not implement is refused
 //! (E0214) by `emit build` and `exec run`, never run as if it had not been asked, while
 //! `plan validate` still accepts the plan. And a guest granted output only never reads what is
-//! piped into `composectl`.
+//! piped into `composectl`. A plan's deadline stops a guest waiting in a host call, not only
+//! one running its own code.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 mod common;
 use common::probe;
@@ -195,5 +197,67 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
             assert!(err.contains(path), "{name} {args:?}: {err}");
             assert_eq!(o.stdout, b"", "{name} {args:?}: the guest ran");
         }
+    }
+}
+
+/// `composectl ARGS` whose standard input is a pipe kept open (nothing is written, and it never
+/// ends), killed if it runs longer than `limit`; returns its output and how long it ran.
+fn composectl_waiting(args: &[&str], cache: &Path, limit: Duration) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+        .args(args)
+        .env("COMPOSE_CACHE_DIR", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "`composectl {}` still ran after {limit:?}: the deadline did not stop it\n{}",
+                args.join(" "),
+                text(&o.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    drop(stdin);
+    (child.wait_with_output().unwrap(), took)
+}
+
+#[test]
+fn the_deadline_stops_a_guest_waiting_in_a_host_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = probe_plan(
+        dir.path(),
+        "waits",
+        &["stdin", "stdout", "stderr"],
+        "[policy]\ntimeout-ms = 300\n",
+    );
+    let plan = plan.display().to_string();
+    let exe = probe().display().to_string();
+    // Sleeping an hour on a monotonic-clock pollable, and reading a standard input that never
+    // ends: both wait in the host, where epoch interruption cannot reach.
+    for (probe_args, waited_in) in [
+        (&["sleep", "3600"][..], "wasi:io/poll"),
+        (&["stdin"][..], "wasi:io/"),
+    ] {
+        let mut args = vec!["exec", "run", &exe, "--plan", &plan, "--"];
+        args.extend(probe_args);
+        let (o, took) = composectl_waiting(&args, dir.path(), Duration::from_secs(60));
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{probe_args:?}: {stderr}");
+        assert!(stderr.contains("E0504"), "{probe_args:?}: {stderr}");
+        assert!(stderr.contains(waited_in), "{probe_args:?}: {stderr}");
+        assert!(
+            took >= Duration::from_millis(300),
+            "{probe_args:?}: {took:?}"
+        );
+        assert_eq!(text(&o.stdout), "", "{probe_args:?}");
     }
 }

@@ -180,16 +180,18 @@ fn serves_routes_and_isolates_failing_requests() {
     // Every path goes to the component, `/` included.
     assert_eq!(server.get("/").0, 200);
     assert_eq!(server.get("/no/such/route").0, 404);
-    for bad in ["/panic", "/loop", "/alloc"] {
+    // `/sleep` waits in the host (a timer): the deadline cancels the wait.
+    for bad in ["/panic", "/loop", "/alloc", "/sleep"] {
         let (status, body) = server.get(bad);
         assert_eq!(status, 500, "{bad}: {body}");
         assert!(body.contains("request "), "{body}");
         // The next request is served normally.
         assert_eq!(server.get("/hello/again"), (200, "Hello, again!\n".into()));
     }
-    let log = server.log_until(&["E0502", "E0504", "E0503"]);
-    for code in ["E0502", "E0504", "E0503"] {
-        assert!(log.contains(code), "{code} in {log}");
+    let waited = "while the guest waited in a host call";
+    let log = server.log_until(&["E0502", "E0504", "E0503", waited]);
+    for wanted in ["E0502", "E0504", "E0503", waited] {
+        assert!(log.contains(wanted), "{wanted} in {log}");
     }
 
     // Concurrent requests, some of them trapping, each get their own answer.

@@ -1,7 +1,8 @@
 //! The host side of a composition, in the shape of wasmtime-wasi's `p2/`: one state for every
 //! store ([`HostState`]), one store setup and one linker builder shared by `exec run`,
 //! `exec serve`, embedded binaries and typed calls, and one file per WIT interface the host
-//! implements (`wasi` context, `wasi:http` outgoing requests, `std:secrets/store`,
+//! implements (`wasi` context, `wasi:io` waits bounded by the deadline, `wasi:http` outgoing
+//! requests, `std:secrets/store`,
 //! `std:secrets/operations`, `std:attest/attestation` with the `attest` feature, `std:audit/log`
 //! with the `audit` feature), with the
 //! `bindgen!` for the project's packages in `bindings.rs`.
@@ -17,6 +18,7 @@ mod attest;
 mod audit;
 mod bindings;
 mod http;
+mod io;
 mod linker;
 mod secrets_operations;
 mod secrets_store;
@@ -25,6 +27,7 @@ mod wasi;
 
 #[cfg(feature = "attest")]
 pub(crate) use attest::Attestor;
+pub(crate) use io::{WaitPassed, passed};
 pub(crate) use linker::linker;
 pub use state::HostState;
 pub(crate) use state::{Known, Mode, Session};

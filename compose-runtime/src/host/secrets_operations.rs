@@ -50,8 +50,11 @@ impl operations::Host for SecretsView<'_> {
             operations::Algorithm::Ed25519 => Algorithm::Ed25519,
         };
         let signed = g
-            .backend
-            .sign(&g.reference, algorithm, &data)
+            .call(
+                self.deadline,
+                "`std:secrets/operations.sign`",
+                move |backend, reference| backend.sign(reference, algorithm, &data),
+            )?
             .map_err(|e| from_backend(name, e));
         let name = name.clone();
         let outcome = if signed.is_ok() { "signed" } else { "failed" };
@@ -77,7 +80,11 @@ impl operations::Host for SecretsView<'_> {
             Some(allowed) if allowed.contains(&to) => to,
             _ => "(not allowed)".to_owned(),
         };
-        let added = self.add_header(&name, authority, &header, scheme.as_deref());
+        let added = match self.add_header(&name, authority, &header, scheme.as_deref()) {
+            Err(Refused::Trap(e)) => return Err(e),
+            Err(Refused::Guest(e)) => Err(e),
+            Ok(()) => Ok(()),
+        };
         let outcome = if added.is_ok() { "attached" } else { "refused" };
         self.record(
             "secret.used",
@@ -92,6 +99,19 @@ impl operations::Host for SecretsView<'_> {
     }
 }
 
+/// Why a header was not attached: the guest's error, or a trap (the deadline passed while the
+/// backend was read).
+enum Refused {
+    Guest(store::Error),
+    Trap(wasmtime::Error),
+}
+
+impl From<store::Error> for Refused {
+    fn from(e: store::Error) -> Self {
+        Refused::Guest(e)
+    }
+}
+
 impl SecretsView<'_> {
     fn add_header(
         &mut self,
@@ -99,35 +119,39 @@ impl SecretsView<'_> {
         authority: String,
         header: &str,
         scheme: Option<&str>,
-    ) -> Result<(), store::Error> {
+    ) -> Result<(), Refused> {
         let g = self.ctx.granted(name)?;
         let Some(allowed) = &self.ctx.http else {
-            return Err(store::Error::Unsupported(
+            return Err(Refused::Guest(store::Error::Unsupported(
                 "this host makes no outgoing HTTP requests (`exec run`); `add-http-header` works under `exec serve`".into(),
-            ));
+            )));
         };
         let authority = authority.to_ascii_lowercase();
         if !allowed.contains(&authority) {
-            return Err(store::Error::Denied(format!(
+            return Err(Refused::Guest(store::Error::Denied(format!(
                 "`{authority}` is not on the plan's `http` allowlist, so no secret is sent to it"
-            )));
+            ))));
         }
         if self.ctx.headers.len() >= MAX_HEADERS {
-            return Err(store::Error::Denied(format!(
+            return Err(Refused::Guest(store::Error::Denied(format!(
                 "an instance may attach at most {MAX_HEADERS} secret headers"
-            )));
+            ))));
         }
         let header_name = http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
             store::Error::Unsupported(format!("`{header}` is not a valid HTTP header name"))
         })?;
         if !allowed_header(&header_name) {
-            return Err(store::Error::Denied(format!(
+            return Err(Refused::Guest(store::Error::Denied(format!(
                 "a secret may not be sent as the `{header_name}` header, which routes or frames the request"
-            )));
+            ))));
         }
         let secret = g
-            .backend
-            .read(&g.reference)
+            .call(
+                self.deadline,
+                "`std:secrets/operations.add-http-header`",
+                |backend, reference| backend.read(reference),
+            )
+            .map_err(Refused::Trap)?
             .map_err(|e| from_backend(name, e))?;
         let len = scheme.map_or(0, |s| s.len() + 1) + secret.expose().len();
         // Sized once: a growing buffer would leave copies behind in the memory it gave up.

@@ -33,10 +33,45 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 
 /// A token the run was granted: its backend and reference, and whether guests may see it.
 pub(super) struct Granted {
-    pub(super) backend: Arc<dyn SecretBackend>,
+    backend: Arc<dyn SecretBackend>,
     /// The reference without its scheme, e.g. `API_KEY` for `env:API_KEY`.
-    pub(super) reference: String,
+    reference: String,
     reveal: bool,
+}
+
+impl Granted {
+    /// Calls the token's backend with its reference. A backend may take long (a remote vault, an
+    /// HSM, an application's own), so under a deadline the call runs on a thread of its own and
+    /// is waited for until the deadline only: then the guest traps as at the epoch deadline
+    /// (`E0504`), naming `what` it waited in, and the call's result, whenever it comes, is
+    /// dropped. Without a deadline it runs on the guest's thread.
+    pub(super) fn call<T: Send + 'static>(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        what: &'static str,
+        call: impl FnOnce(&dyn SecretBackend, &str) -> T + Send + 'static,
+    ) -> wasmtime::Result<T> {
+        let Some(deadline) = deadline else {
+            return Ok(call(&*self.backend, &self.reference));
+        };
+        let (backend, reference) = (self.backend.clone(), self.reference.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("compose-secret-backend".into())
+            .spawn(move || {
+                let _ = tx.send(call(&*backend, &reference));
+            })
+            .map_err(|e| wasmtime::format_err!("cannot start the secret backend's call: {e}"))?;
+        let left = deadline
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
+        rx.recv_timeout(left).map_err(|e| match e {
+            std::sync::mpsc::RecvTimeoutError::Timeout => super::passed(what),
+            std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                wasmtime::format_err!("the secret backend panicked in {what}")
+            }
+        })
+    }
 }
 
 /// Every token the plan defines, granted (`Some`) or not; made once per run or server.
@@ -126,6 +161,8 @@ impl SecretsCtx {
 pub(crate) struct SecretsView<'a> {
     pub(crate) ctx: &'a mut SecretsCtx,
     pub(crate) table: &'a mut ResourceTable,
+    /// The store's deadline, which a backend call may not outlast.
+    pub(crate) deadline: Option<tokio::time::Instant>,
 }
 
 pub(crate) struct HasSecrets;
@@ -206,9 +243,12 @@ impl store::HostToken for SecretsView<'_> {
                 "the host does not let guests reveal `{name}`; sign with it or attach it to a request instead, or let the host reveal it (`--reveal {name}`, `Builder::reveal`)"
             ))));
         }
-        let value = g
-            .backend
-            .read(&g.reference)
+        let read = g.call(
+            self.deadline,
+            "`std:secrets/store.token.reveal`",
+            |backend, reference| backend.read(reference),
+        )?;
+        let value = read
             .map(|s| s.expose().to_vec())
             .map_err(|e| from_backend(&name, e));
         let outcome = if value.is_ok() { "revealed" } else { "failed" };

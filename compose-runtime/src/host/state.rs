@@ -27,6 +27,9 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: Limits,
+    /// When the plan's deadline passes (`policy.timeout-ms` after the store was made): waits in
+    /// host calls end then (`io.rs`).
+    pub(crate) deadline: Option<tokio::time::Instant>,
     #[cfg(feature = "serve")]
     http: WasiHttpCtx,
     outgoing: Outgoing,
@@ -37,11 +40,17 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// The `wasi:io` waits of this state, bounded by its deadline.
+    pub(crate) fn waits(&mut self) -> super::io::Waits<'_> {
+        super::io::Waits::new(&mut self.table, self.deadline)
+    }
+
     /// The `std:secrets` view of this state.
     pub(crate) fn secrets(&mut self) -> SecretsView<'_> {
         SecretsView {
             ctx: &mut self.outgoing.secrets,
             table: &mut self.table,
+            deadline: self.deadline,
         }
     }
 }
@@ -252,6 +261,9 @@ impl Session {
                 wasi,
                 table: ResourceTable::new(),
                 limits: Limits::new(policy),
+                deadline: policy
+                    .timeout_ms
+                    .map(|ms| tokio::time::Instant::now() + std::time::Duration::from_millis(ms)),
                 #[cfg(feature = "serve")]
                 http: WasiHttpCtx::new(),
                 outgoing: Outgoing {

@@ -12,8 +12,8 @@ use super::{Secret, SecretBackend, SecretError};
 /// `GET {address}/v1/secret/data/app` and takes `data.data["api-key"]`, a string.
 ///
 /// Each use reads the secret afresh (so a rotated value takes effect at once), blocking the
-/// thread that runs the guest for up to the request timeout; under `exec serve` that is one of
-/// the server's worker threads.
+/// thread that runs the guest for up to the request timeout (under `exec serve`, one of the
+/// server's worker threads), or until the plan's deadline if that comes first.
 pub struct VaultBackend {
     address: String,
     token: Secret,

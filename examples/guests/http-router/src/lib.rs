@@ -7,6 +7,7 @@
 //! | `/` | 200, a list of the routes |
 //! | `/panic` | the guest panics (the host answers 500) |
 //! | `/loop` | the guest loops forever (the host's deadline stops it: 500) |
+//! | `/sleep` | the guest sleeps an hour in the host (the deadline cancels the wait: 500) |
 //! | `/alloc` | the guest allocates until the memory limit stops it (500) |
 //! | `/fetch/<authority>` | an outgoing `GET http://<authority>/`: 200 with the status, or 502 with the error |
 //! | `/probe/<what>/<arg>` | 200 with `allowed: …` or `denied: …`: try what the policy probe guest tries (`env`, `read-file`, `tcp`, `clock`, `random`, `stdin`, `stdout`, `args`) from inside a request |
@@ -47,6 +48,11 @@ fn route(path: &str) -> (u16, String) {
             loop {
                 n = std::hint::black_box(n.wrapping_add(1));
             }
+        }
+        "/sleep" => {
+            // Waits in the host (a monotonic-clock pollable) for an hour.
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            (200, "slept\n".into())
         }
         "/alloc" => {
             let mut blocks: Vec<Vec<u8>> = Vec::new();

@@ -8,6 +8,7 @@
 //! - `tcp ADDR`: open a TCP connection
 //! - `alloc`: allocate without end (memory limit)
 //! - `loop`: loop forever (deadline)
+//! - `sleep SECONDS`: sleep in the host (deadline, while waiting in a host call)
 //! - `recurse`: recurse without end (stack)
 //! - `panic`: panic (a trap)
 //! - `clock`, `random`: print the time, or a value derived from the random seed
@@ -66,6 +67,11 @@ fn try_one(args: &[String]) -> Result<String, String> {
             loop {
                 n = black_box(n.wrapping_add(1));
             }
+        }
+        "sleep" => {
+            let seconds: u64 = arg(1).parse().map_err(|_| format!("`sleep` wants seconds, not `{}`", arg(1)))?;
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            Ok(format!("slept {seconds} s"))
         }
         "recurse" => Ok(format!("{}", recurse(black_box(1)))),
         "panic" => panic!("the probe panics on purpose"),
