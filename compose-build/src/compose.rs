@@ -16,11 +16,13 @@ use crate::source::Resolved;
 
 /// Instantiates every component, connects every wire, and exports the root component's
 /// exports. Components are added in name order, so the output depends only on the inputs.
+/// `plan_cbor` is the plan's canonical CBOR, which the output records.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
 pub(crate) fn compose(
     plan: &Plan,
+    plan_cbor: &[u8],
     resolved: &BTreeMap<String, Resolved>,
 ) -> Result<Vec<u8>, Diagnostic> {
     let invalid =
@@ -150,20 +152,20 @@ pub(crate) fn compose(
             validate: false, // validated once, below
         })
         .map_err(|e| invalid("", format!("the composed component is not valid: {e:#}")))?;
-    record_plan(&mut bytes, plan);
+    record_plan(&mut bytes, plan_cbor);
     validate(&bytes)
         .map_err(|e| invalid("", format!("the composed component is not valid: {e}")))?;
     Ok(bytes)
 }
 
-/// Appends the plan, as canonical CBOR, in a custom section of the component's own (not of
+/// Appends the plan's canonical CBOR (`plan_cbor`) in a custom section of the component's own (not of
 /// a nested one), so `exec run X.wasm` knows the wiring and requests it was emitted for
 /// (`compose_model::plan::recorded`). Part of the bytes, so the component's digest covers it.
-fn record_plan(component: &mut Vec<u8>, plan: &Plan) {
+fn record_plan(component: &mut Vec<u8>, plan_cbor: &[u8]) {
     use wasm_encoder::{ComponentSection, CustomSection};
     let section = CustomSection {
         name: compose_model::plan::recorded::SECTION.into(),
-        data: plan.to_cbor().into(),
+        data: plan_cbor.into(),
     };
     section.append_to_component(component);
 }

@@ -107,7 +107,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         // composition are independent: run them side by side, and report the checks' findings
         // first (they say more than a failed composition does).
         let composed = std::thread::scope(|s| {
-            let composing = s.spawn(|| crate::compose::compose(plan, &resolved));
+            let composing = s.spawn(|| crate::compose::compose(plan, &plan_cbor, &resolved));
             check(plan, &resolved, Depth::Wit, &mut diags);
             composing
                 .join()
@@ -125,7 +125,7 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         if !diags.is_empty() {
             return Err(fail(diags));
         }
-        match crate::compose::compose(plan, &resolved) {
+        match crate::compose::compose(plan, &plan_cbor, &resolved) {
             Ok(bytes) => bytes,
             Err(d) => {
                 check(plan, &resolved, Depth::Wit, &mut diags);

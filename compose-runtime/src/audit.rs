@@ -50,6 +50,18 @@ impl Audit {
         mode: &str,
     ) -> Result<Audit, ExecError> {
         let Some(sink) = plan.observability.audit.as_deref() else {
+            // A log the host opened for a plan that names none would stay empty: refused, as a
+            // log other than the plan's is (`Recording::new`), never silently unused.
+            #[cfg(feature = "audit")]
+            if let Some(log) = &host.audit {
+                return Err(ExecError::new(
+                    Code::AuditSink,
+                    format!(
+                        "the host was given the audit log `{}`, but the plan names none (`observability.audit`), so nothing would be recorded in it; name it in the plan, or give the host no log",
+                        log.path().display()
+                    ),
+                ));
+            }
             return Ok(Audit::default());
         };
         let Some(path) = sink.strip_prefix("file:") else {

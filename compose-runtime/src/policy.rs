@@ -91,7 +91,8 @@ impl HostPolicy {
 
     /// Writes audit records to `log`, which must be the file the plan names
     /// (`observability.audit = "file:PATH"`; [`crate::audit::AuditLog::plan_path`]). A plan
-    /// that names a log is refused (`E0801`) by a host given none, never run unaudited.
+    /// that names a log is refused (`E0801`) by a host given none, never run unaudited; a plan
+    /// that names none is refused (`E0801`) by a host given one, which would stay empty.
     #[cfg(feature = "audit")]
     pub fn audit_log(mut self, log: crate::audit::AuditLog) -> Self {
         self.audit = Some(log);

@@ -1,6 +1,7 @@
 //! Every way into the runtime (`Runtime::run`, `Runtime::instantiate`, an embedded composition's
 //! `Builder::load`, and `serve_with`) refuses a plan that asks for what this host does not
-//! implement (E0214), before compiling or running anything.
+//! implement (E0214), before compiling or running anything; and a host is not given what the
+//! plan would leave unused (an audit log the plan does not name, E0801).
 
 use compose_model::Code;
 use compose_model::plan::{self, Plan};
@@ -162,4 +163,30 @@ fn attesting_needs_the_component_itself() {
         .run(&p, &component, &[], &HostPolicy::default())
         .unwrap_err();
     assert_eq!(keyless.code, Code::ExecCapabilityRefused, "{keyless}");
+}
+
+/// A host given an audit log for a plan that names none is refused (E0801): the log would stay
+/// empty, and the host would believe the run audited.
+#[test]
+fn an_audit_log_the_plan_does_not_name_is_refused() {
+    use compose_runtime::audit::AuditLog;
+    use compose_runtime::compose_audit::{Key, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _) = Key::generate("test-audit").unwrap();
+    let log = AuditLog::open(
+        &dir.path().join("audit.log"),
+        Key::parse(&key).unwrap(),
+        Options::default(),
+    )
+    .unwrap();
+    let component = compose_wit::testing::component_from_wit(&[("greet.wit", GREET)], "provider");
+    let p = plan("");
+    let rt = Runtime::new(&p.policy).unwrap();
+    let compiled = rt.compile(&component).unwrap().0;
+    let err = rt
+        .instantiate(&p, &compiled, &HostPolicy::default().audit_log(log))
+        .err()
+        .expect("a log the plan does not name is refused");
+    assert_eq!(err.code, Code::AuditSink, "{err}");
+    assert!(err.message.contains("the plan names none"), "{err}");
 }

@@ -67,6 +67,14 @@ fn measure(
 ) -> Result<(Value, String)> {
     let work = tempfile::tempdir()?;
     let dir = work.path();
+    // The guests sit next to the plans, which name them by relative paths, as a plan kept
+    // with its components does (the output records its plan, paths as written).
+    std::fs::create_dir_all(dir.join("guests"))?;
+    for name in ["app", "formatter", "greeter"] {
+        let file = format!("{name}.wasm");
+        std::fs::copy(guests.join(&file), dir.join("guests").join(&file))?;
+    }
+    let guests = Path::new("guests");
     let mut points = Vec::new();
     for n in LENGTHS {
         let plan = dir.join(format!("chain-{n}.toml"));
@@ -79,7 +87,8 @@ fn measure(
         );
         let emit = || {
             let mut c = Command::new(composectl);
-            c.args(["emit", "build", "--no-cache"])
+            c.current_dir(dir)
+                .args(["emit", "build", "--no-cache"])
                 .arg(&plan)
                 .arg("-o")
                 .arg(&ours)
@@ -89,7 +98,11 @@ fn measure(
         };
         let compose = || {
             let mut c = Command::new(wac);
-            c.arg("compose").arg(&script).arg("-o").arg(&theirs);
+            c.current_dir(dir)
+                .arg("compose")
+                .arg(&script)
+                .arg("-o")
+                .arg(&theirs);
             for (package, file) in [
                 ("app", "app"),
                 ("formatter", "formatter"),
@@ -171,7 +184,8 @@ fn measure(
     Ok((Value::Array(series), table))
 }
 
-/// The plan: `f0` … `f(n-1)` all from `formatter.wasm`, each wired to the next.
+/// The plan: `f0` … `f(n-1)` all from `formatter.wasm`, each wired to the next; `guests` is
+/// where the components are, relative to the plan.
 fn plan_text(n: usize, guests: &Path) -> String {
     let path = |name: &str| {
         format!(
