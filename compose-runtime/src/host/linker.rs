@@ -147,12 +147,17 @@ pub(crate) fn linker(
     let denied = check_imports(engine, plan, component, allowed, mode)?;
     let mut linker: Linker<HostState> = Linker::new(engine);
     match mode {
-        // A synchronous run's waits in host calls end at its deadline (`io.rs`).
-        Mode::Run if plan.policy.timeout_ms.is_some() => {
-            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-                .and_then(|()| super::io::bound_waits(&mut linker))
+        // Only the WASI interfaces the component imports (`wasi_sync.rs`); a synchronous
+        // run's waits in host calls end at its deadline (`io.rs`).
+        Mode::Run => {
+            super::wasi_sync::add_imported(&mut linker, engine, component).and_then(|()| match plan
+                .policy
+                .timeout_ms
+            {
+                Some(_) => super::io::bound_waits(&mut linker),
+                None => Ok(()),
+            })
         }
-        Mode::Run => wasmtime_wasi::p2::add_to_linker_sync(&mut linker),
         #[cfg(feature = "serve")]
         Mode::Serve => wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)),

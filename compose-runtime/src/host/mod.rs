@@ -24,6 +24,7 @@ mod secrets_operations;
 mod secrets_store;
 mod state;
 mod wasi;
+mod wasi_sync;
 
 #[cfg(feature = "attest")]
 pub(crate) use attest::Attestor;

@@ -40,6 +40,11 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// The resource table.
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
     /// The `wasi:io` waits of this state, bounded by its deadline.
     pub(crate) fn waits(&mut self) -> super::io::Waits<'_> {
         super::io::Waits::new(&mut self.table, self.deadline)
