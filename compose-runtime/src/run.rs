@@ -43,6 +43,15 @@ static WASI_IO: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
         .ok()
 });
 
+/// Enters [`WASI_IO`] unless the caller is in a Tokio runtime already (whose I/O it then
+/// uses); `None` then, or if ours could not be made.
+fn enter_wasi_io() -> Option<tokio::runtime::EnterGuard<'static>> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => None,
+        Err(_) => WASI_IO.as_ref().map(|rt| rt.enter()),
+    }
+}
+
 impl Runtime {
     /// Runs a `wasi:cli/run` composition of `plan` with `args`, and returns its exit code.
     ///
@@ -101,11 +110,8 @@ impl Runtime {
         args: &[String],
         ending: Ending,
     ) -> Result<u8, ExecError> {
+        let _io = enter_wasi_io();
         let (mut store, linker) = self.prepare(session, component, args)?;
-        let _io = match tokio::runtime::Handle::try_current() {
-            Ok(_) => None,
-            Err(_) => WASI_IO.as_ref().map(|rt| rt.enter()),
-        };
         let result = Self::call_run(&mut store, component, &linker, &session.plan.policy);
         if ending == Ending::ProcessExit && !session.holds_resources() {
             // Nothing in the host state needs its drop (see `Session::holds_resources`): its
@@ -169,7 +175,11 @@ impl Runtime {
         session.start("instance.start")?;
         session.audit.flush()?;
         session.audit.check()?;
-        let (mut store, linker) = self.prepare(session, component, &[])?;
+        let (mut store, linker) = {
+            // The store's output tasks (a run with a deadline) go to our runtime too.
+            let _io = enter_wasi_io();
+            self.prepare(session, component, &[])?
+        };
         match linker.instantiate(&mut store, component) {
             Ok(i) => Ok((store, i)),
             Err(e) => Err(classify(

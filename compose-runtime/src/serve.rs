@@ -463,7 +463,10 @@ async fn serve_one(
         let result = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, call)
                 .await
-                .unwrap_or_else(|_| Err(crate::host::passed("a host call"))),
+                .unwrap_or_else(|_| {
+                    Err(wasmtime::Error::from(wasmtime::Trap::Interrupt)
+                        .context("the request's call was cancelled at its deadline"))
+                }),
             None => call.await,
         };
         result.map_err(|e| {

@@ -188,7 +188,7 @@ fn serves_routes_and_isolates_failing_requests() {
         // The next request is served normally.
         assert_eq!(server.get("/hello/again"), (200, "Hello, again!\n".into()));
     }
-    let waited = "while the guest waited in a host call";
+    let waited = "the request's call was cancelled at its deadline";
     let log = server.log_until(&["E0502", "E0504", "E0503", waited]);
     for wanted in ["E0502", "E0504", "E0503", waited] {
         assert!(log.contains(wanted), "{wanted} in {log}");

@@ -4,7 +4,8 @@
 //!
 //! Epoch interruption stops code running in the guest; it cannot stop a guest that waits in a
 //! host call (sleeping on a `monotonic-clock` pollable, reading a standard input that never
-//! ends, writing to a pipe nobody reads). In WASI 0.2 every such wait is either a pollable
+//! ends, writing to a pipe nobody reads: under a deadline stdout and stderr are written by a
+//! task, `wasi.rs`, so that too is a wait here). In WASI 0.2 every such wait is either a pollable
 //! (`poll`, `pollable.block`: timers, sockets, outgoing HTTP, stream readiness) or a blocking
 //! stream operation (`blocking-read`, `blocking-write-and-flush`, …). wasmtime-wasi's synchronous
 //! host blocks on the futures of its asynchronous one; these definitions shadow those of the
@@ -45,10 +46,19 @@ impl HasData for HasWaits {
 /// run's linker (after wasmtime-wasi's) with ones bounded by the store's deadline.
 pub(crate) fn bound_waits(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let added = poll::add_to_linker::<HostState, HasWaits>(linker, HostState::waits)
-        .and_then(|()| streams::add_to_linker::<HostState, HasWaits>(linker, HostState::waits));
+    let added = add_poll(linker).and_then(|()| add_streams(linker));
     linker.allow_shadowing(false);
     added
+}
+
+/// `wasi:io/poll`, its waits bounded by the store's deadline.
+pub(crate) fn add_poll(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    poll::add_to_linker::<HostState, HasWaits>(linker, HostState::waits)
+}
+
+/// `wasi:io/streams`, its waits bounded by the store's deadline.
+pub(crate) fn add_streams(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    streams::add_to_linker::<HostState, HasWaits>(linker, HostState::waits)
 }
 
 impl<'a> Waits<'a> {
@@ -58,8 +68,8 @@ impl<'a> Waits<'a> {
     }
 }
 
-/// What a guest was waiting in when its deadline passed (a WASI function in backticks, or "a host
-/// call"): the context of the trap.
+/// What a guest was waiting in when its deadline passed (a host function, in backticks): the
+/// context of the trap.
 #[derive(Debug)]
 pub(crate) struct WaitPassed(pub(crate) &'static str);
 

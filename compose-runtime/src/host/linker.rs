@@ -149,15 +149,12 @@ pub(crate) fn linker(
     match mode {
         // Only the WASI interfaces the component imports (`wasi_sync.rs`); a synchronous
         // run's waits in host calls end at its deadline (`io.rs`).
-        Mode::Run => {
-            super::wasi_sync::add_imported(&mut linker, engine, component).and_then(|()| match plan
-                .policy
-                .timeout_ms
-            {
-                Some(_) => super::io::bound_waits(&mut linker),
-                None => Ok(()),
-            })
-        }
+        Mode::Run => super::wasi_sync::add_imported(
+            &mut linker,
+            engine,
+            component,
+            plan.policy.timeout_ms.is_some(),
+        ),
         #[cfg(feature = "serve")]
         Mode::Serve => wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)),

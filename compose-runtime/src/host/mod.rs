@@ -28,7 +28,7 @@ mod wasi_sync;
 
 #[cfg(feature = "attest")]
 pub(crate) use attest::Attestor;
-pub(crate) use io::{WaitPassed, passed};
+pub(crate) use io::WaitPassed;
 pub(crate) use linker::linker;
 pub use state::HostState;
 pub(crate) use state::{Known, Mode, Session};

@@ -49,14 +49,20 @@ impl operations::Host for SecretsView<'_> {
             operations::Algorithm::EcdsaP256Sha256 => Algorithm::EcdsaP256Sha256,
             operations::Algorithm::Ed25519 => Algorithm::Ed25519,
         };
-        let signed = g
-            .call(
-                self.deadline,
-                "`std:secrets/operations.sign`",
-                move |backend, reference| backend.sign(reference, algorithm, &data),
-            )?
-            .map_err(|e| from_backend(name, e));
+        let signed = g.call(
+            self.deadline,
+            "`std:secrets/operations.sign`",
+            move |backend, reference| backend.sign(reference, algorithm, &data),
+        );
         let name = name.clone();
+        let signed = match signed {
+            Ok(signed) => signed.map_err(|e| from_backend(&name, e)),
+            Err(stopped) => {
+                let fields = [("operation", "sign"), ("outcome", "stopped")];
+                self.record("secret.used", &name, &fields)?;
+                return Err(stopped);
+            }
+        };
         let outcome = if signed.is_ok() { "signed" } else { "failed" };
         self.record(
             "secret.used",
@@ -80,12 +86,11 @@ impl operations::Host for SecretsView<'_> {
             Some(allowed) if allowed.contains(&to) => to,
             _ => "(not allowed)".to_owned(),
         };
-        let added = match self.add_header(&name, authority, &header, scheme.as_deref()) {
-            Err(Refused::Trap(e)) => return Err(e),
-            Err(Refused::Guest(e)) => Err(e),
-            Ok(()) => Ok(()),
+        let (added, outcome) = match self.add_header(&name, authority, &header, scheme.as_deref()) {
+            Err(Refused::Trap(stopped)) => (Err(stopped), "stopped"),
+            Err(Refused::Guest(e)) => (Ok(Err(e)), "refused"),
+            Ok(()) => (Ok(Ok(())), "attached"),
         };
-        let outcome = if added.is_ok() { "attached" } else { "refused" };
         self.record(
             "secret.used",
             &name,
@@ -95,7 +100,8 @@ impl operations::Host for SecretsView<'_> {
                 ("outcome", outcome),
             ],
         )?;
-        Ok(added)
+        // A trap (the deadline passed while the backend was read) is raised once recorded.
+        added
     }
 }
 

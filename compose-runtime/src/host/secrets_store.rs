@@ -51,14 +51,22 @@ impl Granted {
         what: &'static str,
         call: impl FnOnce(&dyn SecretBackend, &str) -> T + Send + 'static,
     ) -> wasmtime::Result<T> {
-        let Some(deadline) = deadline else {
+        let Some(deadline) = deadline.filter(|_| self.backend.may_block()) else {
             return Ok(call(&*self.backend, &self.reference));
+        };
+        // Calls cut off at their deadline go on until the backend answers; a stalled backend
+        // must not gather threads without end (a server calls it for request after request).
+        let Some(running) = BackendCall::start() else {
+            return Err(wasmtime::format_err!(
+                "{MAX_BACKEND_CALLS} secret backend calls are still running past their deadlines; the backend seems stalled"
+            ));
         };
         let (backend, reference) = (self.backend.clone(), self.reference.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("compose-secret-backend".into())
             .spawn(move || {
+                let _running = running;
                 let _ = tx.send(call(&*backend, &reference));
             })
             .map_err(|e| wasmtime::format_err!("cannot start the secret backend's call: {e}"))?;
@@ -66,11 +74,39 @@ impl Granted {
             .into_std()
             .saturating_duration_since(std::time::Instant::now());
         rx.recv_timeout(left).map_err(|e| match e {
-            std::sync::mpsc::RecvTimeoutError::Timeout => super::passed(what),
+            std::sync::mpsc::RecvTimeoutError::Timeout => super::io::passed(what),
             std::sync::mpsc::RecvTimeoutError::Disconnected => {
                 wasmtime::format_err!("the secret backend panicked in {what}")
             }
         })
+    }
+}
+
+/// The most secret backend calls running on threads of their own at once, in this process.
+const MAX_BACKEND_CALLS: usize = 64;
+
+/// Secret backend calls running on threads of their own now.
+static BACKEND_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of [`BACKEND_CALLS`], counted until dropped.
+struct BackendCall;
+
+impl BackendCall {
+    /// Counts a call, unless [`MAX_BACKEND_CALLS`] are running.
+    fn start() -> Option<BackendCall> {
+        use std::sync::atomic::Ordering;
+        BACKEND_CALLS
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_BACKEND_CALLS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| BackendCall)
+    }
+}
+
+impl Drop for BackendCall {
+    fn drop(&mut self) {
+        BACKEND_CALLS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -243,11 +279,17 @@ impl store::HostToken for SecretsView<'_> {
                 "the host does not let guests reveal `{name}`; sign with it or attach it to a request instead, or let the host reveal it (`--reveal {name}`, `Builder::reveal`)"
             ))));
         }
-        let read = g.call(
+        let read = match g.call(
             self.deadline,
             "`std:secrets/store.token.reveal`",
             |backend, reference| backend.read(reference),
-        )?;
+        ) {
+            Ok(read) => read,
+            Err(stopped) => {
+                self.record("secret.revealed", &name, &[("outcome", "stopped")])?;
+                return Err(stopped);
+            }
+        };
         let value = read
             .map(|s| s.expose().to_vec())
             .map_err(|e| from_backend(&name, e));

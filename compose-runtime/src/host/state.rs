@@ -253,6 +253,7 @@ impl Session {
             &self.program,
             deterministic,
             self.seed.as_bytes(),
+            policy.timeout_ms.is_some(),
         )?;
         // Outgoing HTTP (and so attaching secrets to it) only where the host makes requests.
         #[cfg(feature = "serve")]

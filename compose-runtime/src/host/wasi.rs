@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use compose_model::plan::Mode;
+use wasmtime_wasi::cli::AsyncStdoutStream;
 use wasmtime_wasi::random::Deterministic;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
@@ -46,25 +47,48 @@ fn deterministic(seed: &[u8]) -> Deterministic {
     Deterministic::new(bytes)
 }
 
+/// How many bytes a guest may hand an output stream before it waits for them to be written,
+/// when writes go through a task (`bounded` below).
+const OUTPUT_BUDGET: usize = 64 << 10;
+
 /// The WASI context: stdio, args, env, preopens and sockets only as allowed; real clocks and
 /// randomness only when allowed and determinism is not required.
+///
+/// `bounded`: the run has a deadline. wasmtime-wasi's inherited stdout and stderr write with a
+/// blocking `write` inside the host call, which nothing can cut short (a pipe nobody reads
+/// holds the guest for as long as it likes); under a deadline they are written by a task of the
+/// current Tokio runtime instead, and the guest waits for it in `wasi:io` (a wait `io.rs`, or a
+/// server's dropped call, ends at the deadline).
 pub(crate) fn context(
     e: &Effective,
     args: &[String],
     program: &str,
     deterministic_run: bool,
     seed: &[u8],
+    bounded: bool,
 ) -> Result<WasiCtx, ExecError> {
     let mut b = WasiCtxBuilder::new();
     // Each stream only as granted: a guest allowed to print cannot read what is piped in.
     if e.stdin {
         b.inherit_stdin();
     }
-    if e.stdout {
-        b.inherit_stdout();
+    match (e.stdout, bounded) {
+        (true, true) => {
+            b.stdout(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stdout()));
+        }
+        (true, false) => {
+            b.inherit_stdout();
+        }
+        (false, _) => {}
     }
-    if e.stderr {
-        b.inherit_stderr();
+    match (e.stderr, bounded) {
+        (true, true) => {
+            b.stderr(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stderr()));
+        }
+        (true, false) => {
+            b.inherit_stderr();
+        }
+        (false, _) => {}
     }
     if e.args {
         let mut all = vec![program.to_owned()];

@@ -143,20 +143,31 @@ fn imported(engine: &Engine, component: &Component) -> BTreeSet<String> {
 }
 
 /// Adds to `linker` the synchronous WASI interfaces `component` imports (all of them if it
-/// imports one this list does not know).
+/// imports one this list does not know); with `bounded` (the run has a deadline), `wasi:io`'s
+/// waits end at it (`io.rs`).
 pub(crate) fn add_imported(
     linker: &mut Linker<HostState>,
     engine: &Engine,
     component: &Component,
+    bounded: bool,
 ) -> wasmtime::Result<()> {
     let imported = imported(engine, component);
     let known = |name: &String| INTERFACES.iter().any(|(n, _)| n == name);
     if !imported.iter().all(known) {
-        return wasmtime_wasi::p2::add_to_linker_sync(linker);
+        wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+        return match bounded {
+            true => super::io::bound_waits(linker),
+            false => Ok(()),
+        };
     }
     for (name, add) in INTERFACES {
-        if imported.contains(*name) {
-            add(linker)?;
+        if !imported.contains(*name) {
+            continue;
+        }
+        match (*name, bounded) {
+            ("wasi:io/poll", true) => super::io::add_poll(linker)?,
+            ("wasi:io/streams", true) => super::io::add_streams(linker)?,
+            _ => add(linker)?,
         }
     }
     Ok(())
@@ -167,9 +178,7 @@ mod tests {
     use super::*;
 
     /// Every row adds interfaces `add_to_linker_sync` defines: adding it again to a linker that
-    /// has them all is refused as a second definition. (Each row's name is checked by the runs
-    /// of real guests, which import most of them: a row linking another interface than it
-    /// names leaves that guest's import undefined.)
+    /// has them all is refused as a second definition.
     #[test]
     fn every_row_is_part_of_add_to_linker_sync() {
         let engine = Engine::default();
@@ -179,6 +188,68 @@ mod tests {
             assert!(
                 add(&mut all).is_err(),
                 "`{name}` is not among wasmtime-wasi's"
+            );
+        }
+    }
+
+    /// One item of each interface: a function, or (for interfaces that have none) a resource.
+    const ITEMS: &[(&str, &str)] = &[
+        ("wasi:clocks/wall-clock", "now"),
+        ("wasi:clocks/monotonic-clock", "now"),
+        ("wasi:filesystem/preopens", "get-directories"),
+        ("wasi:filesystem/types", "filesystem-error-code"),
+        ("wasi:random/random", "get-random-u64"),
+        ("wasi:random/insecure", "get-insecure-random-u64"),
+        ("wasi:random/insecure-seed", "insecure-seed"),
+        ("wasi:cli/exit", "exit"),
+        ("wasi:cli/environment", "get-environment"),
+        ("wasi:cli/stdin", "get-stdin"),
+        ("wasi:cli/stdout", "get-stdout"),
+        ("wasi:cli/stderr", "get-stderr"),
+        ("wasi:cli/terminal-input", "resource terminal-input"),
+        ("wasi:cli/terminal-output", "resource terminal-output"),
+        ("wasi:cli/terminal-stdin", "get-terminal-stdin"),
+        ("wasi:cli/terminal-stdout", "get-terminal-stdout"),
+        ("wasi:cli/terminal-stderr", "get-terminal-stderr"),
+        ("wasi:sockets/tcp-create-socket", "create-tcp-socket"),
+        ("wasi:sockets/instance-network", "instance-network"),
+        ("wasi:sockets/network", "resource network"),
+        ("wasi:sockets/tcp", "resource tcp-socket"),
+        ("wasi:sockets/udp", "resource udp-socket"),
+        ("wasi:sockets/udp-create-socket", "create-udp-socket"),
+        ("wasi:sockets/ip-name-lookup", "resolve-addresses"),
+        ("wasi:io/error", "resource error"),
+        ("wasi:io/poll", "poll"),
+        ("wasi:io/streams", "resource input-stream"),
+    ];
+
+    /// Every row links the interface it names: in a linker holding that row alone, an item of
+    /// the interface (imported at the oldest WASI 0.2 version) is found, not missing. A
+    /// resource matches outright; a function is imported with a type it does not have, so
+    /// that a found one is a type mismatch and a missing one is reported as missing.
+    #[cfg(feature = "jit")]
+    #[test]
+    fn every_row_links_the_interface_it_names() {
+        let engine = Engine::default();
+        assert_eq!(ITEMS.len(), INTERFACES.len());
+        for ((name, add), (item_of, item)) in INTERFACES.iter().zip(ITEMS) {
+            assert_eq!(name, item_of);
+            let export = match item.strip_prefix("resource ") {
+                Some(resource) => format!("(export \"{resource}\" (type (sub resource)))"),
+                None => format!("(export \"{item}\" (func (param \"no-such\" string)))"),
+            };
+            let wat = format!("(component (import \"{name}@0.2.0\" (instance {export})))");
+            let component = Component::new(&engine, wat::parse_str(&wat).unwrap()).unwrap();
+            let missing = |linker: &Linker<HostState>| match linker.instantiate_pre(&component) {
+                Ok(_) => false,
+                Err(e) => format!("{e:#}").contains("implementation is missing"),
+            };
+            let mut linker: Linker<HostState> = Linker::new(&engine);
+            assert!(missing(&linker), "{name}: found in an empty linker");
+            add(&mut linker).unwrap();
+            assert!(
+                !missing(&linker),
+                "the row `{name}` does not define `{item}`"
             );
         }
     }

@@ -74,9 +74,19 @@ impl Algorithm {
 /// A source of secret values for one reference scheme.
 ///
 /// `reference` is what follows `scheme:` in the plan, e.g. `API_KEY` for `env:API_KEY`.
-/// Implementations are called on the thread running the guest, once per use; cache inside the
-/// backend if reading is slow.
+/// Implementations are called once per use; cache inside the backend if reading is slow. They
+/// are called on the thread running the guest, except under a plan's deadline
+/// (`policy.timeout-ms`) when [`SecretBackend::may_block`] says they may take long: then on a
+/// thread of their own, which the guest waits for until the deadline only (so a backend must
+/// not rely on thread-local state).
 pub trait SecretBackend: Send + Sync + 'static {
+    /// Whether a call may take long (a remote service, a hardware token): the default. A
+    /// backend that answers at once from memory or the environment says `false`, and is then
+    /// always called on the guest's thread.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     /// Reads the secret's value.
     fn read(&self, reference: &str) -> Result<Secret, SecretError>;
 
@@ -110,6 +120,10 @@ pub trait SecretBackend: Send + Sync + 'static {
 pub struct EnvBackend;
 
 impl SecretBackend for EnvBackend {
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn read(&self, name: &str) -> Result<Secret, SecretError> {
         match std::env::var_os(name) {
             Some(v) => Ok(Secret::new(v.into_encoded_bytes())),

@@ -9,6 +9,7 @@
 //! - `alloc`: allocate without end (memory limit)
 //! - `loop`: loop forever (deadline)
 //! - `sleep SECONDS`: sleep in the host (deadline, while waiting in a host call)
+//! - `flood`: write to standard output without end (deadline, when nobody reads it)
 //! - `recurse`: recurse without end (stack)
 //! - `panic`: panic (a trap)
 //! - `clock`, `random`: print the time, or a value derived from the random seed
@@ -72,6 +73,13 @@ fn try_one(args: &[String]) -> Result<String, String> {
             let seconds: u64 = arg(1).parse().map_err(|_| format!("`sleep` wants seconds, not `{}`", arg(1)))?;
             std::thread::sleep(std::time::Duration::from_secs(seconds));
             Ok(format!("slept {seconds} s"))
+        }
+        "flood" => {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            loop {
+                out.write_all(&[b'x'; 4096]).map_err(|e| e.to_string())?;
+            }
         }
         "recurse" => Ok(format!("{}", recurse(black_box(1)))),
         "panic" => panic!("the probe panics on purpose"),
