@@ -12,16 +12,21 @@ use std::time::{Duration, Instant};
 mod common;
 use common::probe;
 
-/// `composectl ARGS` with `input` on its standard input and a private cache.
-fn composectl(args: &[&str], input: &[u8], cache: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
+/// `composectl ARGS` started with a private cache and its three streams piped.
+fn spawn(args: &[&str], cache: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_composectl"))
         .args(args)
         .env("COMPOSE_CACHE_DIR", cache)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// `composectl ARGS` with `input` on its standard input and a private cache.
+fn composectl(args: &[&str], input: &[u8], cache: &Path) -> Output {
+    let mut child = spawn(args, cache);
     // The guest may not read it all (or at all): a closed pipe is not an error here.
     let _ = child.stdin.take().unwrap().write_all(input);
     child.wait_with_output().unwrap()
@@ -204,14 +209,7 @@ fn what_the_host_does_not_implement_is_refused_not_ignored() {
 /// ends), killed if it runs longer than `limit`; returns its output and how long it ran.
 fn composectl_waiting(args: &[&str], cache: &Path, limit: Duration) -> (Output, Duration) {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_composectl"))
-        .args(args)
-        .env("COMPOSE_CACHE_DIR", cache)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(args, cache);
     let stdin = child.stdin.take();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > limit {

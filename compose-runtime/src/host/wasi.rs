@@ -72,23 +72,17 @@ pub(crate) fn context(
     if e.stdin {
         b.inherit_stdin();
     }
-    match (e.stdout, bounded) {
-        (true, true) => {
-            b.stdout(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stdout()));
-        }
-        (true, false) => {
-            b.inherit_stdout();
-        }
-        (false, _) => {}
+    if e.stdout {
+        match bounded {
+            true => b.stdout(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stdout())),
+            false => b.inherit_stdout(),
+        };
     }
-    match (e.stderr, bounded) {
-        (true, true) => {
-            b.stderr(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stderr()));
-        }
-        (true, false) => {
-            b.inherit_stderr();
-        }
-        (false, _) => {}
+    if e.stderr {
+        match bounded {
+            true => b.stderr(AsyncStdoutStream::new(OUTPUT_BUDGET, tokio::io::stderr())),
+            false => b.inherit_stderr(),
+        };
     }
     if e.args {
         let mut all = vec![program.to_owned()];
