@@ -8,10 +8,11 @@
 //! task, `wasi.rs`, so that too is a wait here). In WASI 0.2 every such wait is either a pollable
 //! (`poll`, `pollable.block`: timers, sockets, outgoing HTTP, stream readiness) or a blocking
 //! stream operation (`blocking-read`, `blocking-write-and-flush`, …). wasmtime-wasi's synchronous
-//! host blocks on the futures of its asynchronous one; these definitions shadow those of the
-//! two interfaces with ones that race the same futures against the deadline, and trap with
-//! `Trap::Interrupt` (reported as `E0504`, like the epoch deadline) when it passes. The
-//! non-blocking functions are wasmtime-wasi's own, called through.
+//! host blocks on the futures of its asynchronous one; a run with a deadline links, in place of
+//! its two interfaces (`wasi_sync.rs`; over them, with shadowing, when it links all of WASI),
+//! ones that race the same futures against the deadline, and trap with `Trap::Interrupt`
+//! (reported as `E0504`, like the epoch deadline) when it passes. The non-blocking functions
+//! are wasmtime-wasi's own, called through.
 //!
 //! Servers need none of this: a request runs as a future, and `serve.rs` drops it at the
 //! deadline, which cancels whatever host call it waits in.
