@@ -1,7 +1,8 @@
 //! The secret-backend hooks of an embedded composition's builder: a host registers its own
 //! backend for a scheme (here replacing the built-in `env:` one), a required secret whose scheme
 //! has no backend (`pkcs11:`, which is not built in) stops the load, revealing needs the
-//! host's leave, and a backend that takes too long does not outlast the plan's deadline.
+//! host's leave, and a backend that takes too long does not outlast the plan's deadline, nor
+//! gather threads when it stalls.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -181,4 +182,25 @@ fn a_slow_backend_does_not_outlast_the_deadline() {
         assert!(err.message.contains(waited_in), "{err}");
         assert!(took < Duration::from_secs(30), "{args:?} took {took:?}");
     }
+}
+
+/// Backend calls cut off at their deadline go on on threads of their own; a stalled backend
+/// does not gather them without end: past 64 at once, a use traps at once (the message says
+/// the backend seems stalled) instead of starting another thread.
+#[test]
+fn a_stalled_backend_does_not_gather_threads() {
+    let e = embedded_with("env:GREETING", "[policy]\ntimeout-ms = 50\n");
+    let c = e.builder().secret_backend("env", Slow).load().unwrap();
+    // Other tests of this binary may hold a few such threads too: the limit comes within 64
+    // uses at the most.
+    for used in 1..=65 {
+        let err = c.run(&["sign", "api-key", "data"]).unwrap_err();
+        if err.message.contains("still running past their deadlines") {
+            assert_ne!(err.code, Code::ExecTimeout, "{err}");
+            assert!(used > 60, "refused after {used} uses: {err}");
+            return;
+        }
+        assert_eq!(err.code, Code::ExecTimeout, "{err}");
+    }
+    panic!("65 uses of a stalled backend all started a thread");
 }
