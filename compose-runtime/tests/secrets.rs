@@ -204,3 +204,20 @@ fn a_stalled_backend_does_not_gather_threads() {
     }
     panic!("65 uses of a stalled backend all started a thread");
 }
+
+/// A backend that panics on its own thread (under a deadline) stops the run with a trap
+/// saying so; the host carries on.
+#[test]
+fn a_panicking_backend_under_a_deadline_is_a_trap() {
+    struct Panics;
+    impl SecretBackend for Panics {
+        fn read(&self, _: &str) -> Result<Secret, SecretError> {
+            panic!("the backend fails on purpose")
+        }
+    }
+    let e = embedded_with("env:GREETING", "[policy]\ntimeout-ms = 5000\n");
+    let c = e.builder().secret_backend("env", Panics).load().unwrap();
+    let err = c.run(&["sign", "api-key", "data"]).unwrap_err();
+    assert_eq!(err.code, Code::ExecTrap, "{err}");
+    assert!(err.message.contains("the secret backend panicked"), "{err}");
+}
