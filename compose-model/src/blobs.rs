@@ -94,9 +94,30 @@ impl BlobStore {
     /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
     /// its digest is deleted and reported as absent.
     pub fn get(&self, digest: &Digest) -> Option<Vec<u8>> {
+        self.get_into(digest, |len| Some(vec![0; len]))
+    }
+
+    /// [`BlobStore::get`] into memory the caller provides: `buffer(len)` returns room for
+    /// exactly the blob's `len` bytes (or `None` to give up), which is filled, checked against
+    /// the digest and returned. For code that needs the bytes in memory of its own kind
+    /// (page-aligned, say) without copying them once more.
+    pub fn get_into<B: AsMut<[u8]> + AsRef<[u8]>>(
+        &self,
+        digest: &Digest,
+        buffer: impl FnOnce(usize) -> Option<B>,
+    ) -> Option<B> {
+        use std::io::Read;
         let path = self.blob_path(digest);
-        let bytes = std::fs::read(&path).ok()?;
-        if Digest::of(&bytes) != *digest {
+        let mut file = std::fs::File::open(&path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let mut bytes = buffer(len)?;
+        if bytes.as_ref().len() != len {
+            return None;
+        }
+        file.read_exact(bytes.as_mut()).ok()?;
+        // Nothing past the length read (a file that grew meanwhile is not this blob).
+        let intact = file.read(&mut [0]).ok()? == 0 && Digest::of(bytes.as_ref()) == *digest;
+        if !intact {
             let _ = std::fs::remove_file(&path);
             return None;
         }
@@ -119,9 +140,19 @@ impl BlobStore {
 
     /// The intact blob `key` of `kind` points at.
     pub fn get_key(&self, kind: &str, key: &Digest) -> Option<(Digest, Vec<u8>)> {
+        self.get_key_into(kind, key, |len| Some(vec![0; len]))
+    }
+
+    /// [`BlobStore::get_key`] into memory the caller provides (see [`BlobStore::get_into`]).
+    pub fn get_key_into<B: AsMut<[u8]> + AsRef<[u8]>>(
+        &self,
+        kind: &str,
+        key: &Digest,
+        buffer: impl FnOnce(usize) -> Option<B>,
+    ) -> Option<(Digest, B)> {
         let text = std::fs::read_to_string(self.key_path(kind, key)).ok()?;
         let digest: Digest = text.trim().parse().ok()?;
-        let bytes = self.get(&digest)?;
+        let bytes = self.get_into(&digest, buffer)?;
         Some((digest, bytes))
     }
 }
@@ -330,6 +361,32 @@ mod tests {
         // Flip the stored bytes: the entry is detected, removed, and reported absent.
         std::fs::write(store.blob_path(&d), b"component bytez").unwrap();
         assert_eq!(store.get_key("emit", &key), None);
+        assert!(!store.blob_path(&d).exists());
+    }
+
+    #[test]
+    fn blobs_read_into_the_callers_memory_are_checked_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let d = store.put(b"compiled code").unwrap();
+        let key = crate::Digest::of(b"key");
+        store.set_key("exec", &key, &d).unwrap();
+        // The buffer asked for is exactly the blob's length, and comes back filled.
+        let mut asked = None;
+        let (found, bytes) = store
+            .get_key_into("exec", &key, |len| {
+                asked = Some(len);
+                Some(vec![0xAA; len])
+            })
+            .unwrap();
+        assert_eq!((found, asked), (d, Some(13)));
+        assert_eq!(bytes, b"compiled code");
+        // A caller that gives up leaves the blob alone.
+        assert!(store.get_into(&d, |_| None::<Vec<u8>>).is_none());
+        assert!(store.blob_path(&d).exists());
+        // A blob longer than its digest's bytes (appended to) is not returned, and is removed.
+        std::fs::write(store.blob_path(&d), b"compiled code!").unwrap();
+        assert!(store.get_into(&d, |len| Some(vec![0; len])).is_none());
         assert!(!store.blob_path(&d).exists());
     }
 

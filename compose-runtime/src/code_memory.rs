@@ -90,9 +90,9 @@ pub(crate) fn configure(config: &mut Config) {
 /// loads its composition again, tests) copy it, as without this module.
 static CLAIMED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
-/// Whether `code`, the contents of a [`crate::PageAligned`], is to be used in place (and claims
-/// it): this platform supports it, its pages are the 4 KiB the type aligns to, and no earlier
-/// load used it in place.
+/// Whether `code`, the contents of a [`crate::PageAligned`] or of leaked [`Pages`], is to be
+/// used in place (and claims it): this platform supports it, its pages are the 4 KiB generated
+/// code aligns to, and no earlier load used it in place.
 pub(crate) fn claim_in_place(code: &[u8]) -> bool {
     let address = code.as_ptr() as usize;
     if !SUPPORTED
@@ -112,14 +112,103 @@ pub(crate) fn claim_in_place(code: &[u8]) -> bool {
 /// Loads `code` without copying it, through an engine [`configure`]d for it.
 ///
 /// # Safety
-/// `code` must be what `Component::deserialize` may be given (see the caller's argument), the
-/// contents of a [`crate::PageAligned`] (so the pages it spans are its own), and claimed with
-/// [`claim_in_place`] (so no other component uses it). Being `'static` and behind a shared reference, it outlives the component
-/// and is never written, which is what `deserialize_raw` adds.
+/// `code` must be what `Component::deserialize` may be given (see the caller's argument), in
+/// pages of its own (the contents of a [`crate::PageAligned`], or leaked [`Pages`]), and
+/// claimed with [`claim_in_place`] (so no other component uses it). Being `'static` and behind
+/// a shared reference, it outlives the component and is never written, which is what
+/// `deserialize_raw` adds.
 pub(crate) unsafe fn deserialize(
     engine: &Engine,
     code: &'static [u8],
 ) -> wasmtime::Result<Component> {
     // SAFETY: the caller's contract, and the lifetime and immutability above.
     unsafe { Component::deserialize_raw(engine, NonNull::from(code)) }
+}
+
+/// Page-aligned memory of its own (an anonymous mapping) for compiled code read from the
+/// cache, so that a process that ends with its run can use the code where it was read
+/// ([`Pages::leak`]) rather than have Wasmtime copy it once more. Unmapped when dropped.
+#[cfg(feature = "jit")]
+pub(crate) struct Pages {
+    start: NonNull<u8>,
+    /// Bytes asked for.
+    len: usize,
+    /// Bytes mapped: `len` rounded up to whole pages.
+    mapped: usize,
+}
+
+#[cfg(feature = "jit")]
+impl Pages {
+    /// `len` bytes of zeroed, writable memory in pages of their own, the pages faulted in at
+    /// once (one system call, not a fault per page); `None` where code is not used in place
+    /// (see [`claim_in_place`]), for no bytes, or when the system refuses the mapping.
+    pub(crate) fn new(len: usize) -> Option<Pages> {
+        let page = rustix::param::page_size();
+        if !SUPPORTED || page != crate::embedded::PAGE || len == 0 {
+            return None;
+        }
+        let mapped = len.checked_next_multiple_of(page)?;
+        use rustix::mm::{MapFlags, ProtFlags};
+        // SAFETY: a new private anonymous mapping at an address the kernel picks: it aliases
+        // nothing, and only this value refers to it.
+        let start = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                mapped,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::POPULATE,
+            )
+        }
+        .ok()?;
+        Some(Pages {
+            start: NonNull::new(start.cast())?,
+            len,
+            mapped,
+        })
+    }
+
+    /// Makes the pages read-only and leaks them: the bytes stay where they are, unchanged,
+    /// until the process exits, which is what [`deserialize`] needs of its `code`. Only for a
+    /// process that ends with its run (`Composition::run_to_exit`): each call keeps its
+    /// memory for good. `None` (the pages unmapped) if `mprotect` fails.
+    pub(crate) fn leak(self) -> Option<&'static [u8]> {
+        // SAFETY: the whole mapping, which this value owns; the `&mut` borrows of it ended with
+        // the calls that filled it, and the only reference made from now on is shared.
+        unsafe {
+            protect(
+                self.start.as_ptr(),
+                self.mapped,
+                rustix::mm::MprotectFlags::READ,
+            )
+        }
+        .ok()?;
+        let pages = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `len` bytes of the mapping, initialized (zeroed, then filled), never unmapped
+        // (the value is not dropped) and read-only from now on.
+        Some(unsafe { std::slice::from_raw_parts(pages.start.as_ptr(), pages.len) })
+    }
+}
+
+#[cfg(feature = "jit")]
+impl AsRef<[u8]> for Pages {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `len` initialized bytes of a mapping this value owns; shared through `&self`.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(feature = "jit")]
+impl AsMut<[u8]> for Pages {
+    fn as_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above, and exclusive through `&mut self`; writable until `leak`.
+        unsafe { std::slice::from_raw_parts_mut(self.start.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(feature = "jit")]
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: the mapping this value made and owns; no reference to it outlives `self`.
+        let _ = unsafe { rustix::mm::munmap(self.start.as_ptr().cast(), self.mapped) };
+    }
 }

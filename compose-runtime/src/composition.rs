@@ -13,7 +13,7 @@ use compose_model::{Code, Digest, Hashed};
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance};
 
-use crate::engine::Loaded;
+use crate::engine::{Keep, Loaded};
 use crate::host::{HostState, Known, Mode, Session};
 use crate::run::Ending;
 use crate::{ExecError, HostPolicy, Runtime};
@@ -140,14 +140,17 @@ impl Composition {
     /// The compiled component, compiling it (or loading it from the runtime's cache) first if
     /// need be.
     pub fn component(&self) -> Result<&Component, ExecError> {
+        self.component_kept(Keep::WithComponent)
+    }
+
+    /// [`Composition::component`], keeping code loaded from the cache as `keep` says.
+    fn component_kept(&self, keep: Keep) -> Result<&Component, ExecError> {
         if let Some(c) = self.component.get() {
             return Ok(c);
         }
-        let (compiled, _) = match self.digest {
-            // Taken together with these bytes by `new_hashed`.
-            Some(d) => self.runtime.compile_known(&self.bytes, d)?,
-            None => self.runtime.compile(&self.bytes)?,
-        };
+        // The digest was taken together with these bytes by `new_hashed`.
+        let digest = self.digest.unwrap_or_else(|| Digest::of(&self.bytes));
+        let (compiled, _) = self.runtime.compile_known(&self.bytes, digest, keep)?;
         Ok(self.component.get_or_init(|| compiled))
     }
 
@@ -165,12 +168,15 @@ impl Composition {
     /// (about a tenth of a small binary's start-to-exit, bench/README.md). Only those: the
     /// session and host policy (an audit log, secret backends, keys) are dropped as usual, and
     /// so is the store when it holds any of them. Anything else the process must do before it
-    /// exits it can still do; calling this where the process goes on leaks an engine each time.
+    /// exits it can still do; calling this where the process goes on leaks an engine (and any
+    /// code read from the compiled-code cache) each time.
     pub fn run_to_exit<S: AsRef<str>>(self, args: &[S]) -> Result<u8, ExecError> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
-        let result =
-            self.runtime
-                .run_session(&self.session, self.component()?, &args, Ending::ProcessExit);
+        // Cached code may run where it is read: it is kept until the process exits.
+        let component = self.component_kept(Keep::UntilExit)?;
+        let result = self
+            .runtime
+            .run_session(&self.session, component, &args, Ending::ProcessExit);
         let Composition {
             session,
             runtime,

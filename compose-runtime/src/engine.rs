@@ -22,12 +22,23 @@ use crate::ExecError;
 /// Where a composition's compiled code came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Loaded {
-    /// Compiled at load (or taken from the compiled-code cache).
+    /// Compiled at load (or, for embedded binaries, taken from the compiled-code cache).
     Compiled,
-    /// Precompiled code, copied into fresh memory by Wasmtime.
+    /// Precompiled (or cached) code, copied into fresh memory by Wasmtime.
     Copied,
-    /// Precompiled code, run where it lies in the binary (`code_memory.rs`).
+    /// Precompiled code run where it lies in the binary, or cached code run where it was
+    /// read (`code_memory.rs`).
     InPlace,
+}
+
+/// How long code loaded from the compiled-code cache must be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// As long as the component: Wasmtime copies it into memory the component owns.
+    WithComponent,
+    /// Until the process exits (`Composition::run_to_exit`): it may run where it was read,
+    /// in memory that is never freed.
+    UntilExit,
 }
 
 /// An engine configuration for the runtime under `policy`: [`engine_config`] (what precompiled
@@ -181,18 +192,21 @@ impl Runtime {
     /// returns `E0512` (such a build runs only code precompiled into it, see
     /// [`crate::Embedded`]).
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, bool), ExecError> {
-        self.compile_known(bytes, Digest::of(bytes))
+        let (component, loaded) =
+            self.compile_known(bytes, Digest::of(bytes), Keep::WithComponent)?;
+        Ok((component, loaded != Loaded::Compiled))
     }
 
     /// [`Runtime::compile`] of `bytes` whose digest is `digest`, as the two come from one
     /// [`compose_model::Hashed`] (the cache key is made from it: a wrong one would load
-    /// another component's code).
+    /// another component's code), keeping cached code as `keep` says.
     #[cfg(not(feature = "jit"))]
     pub(crate) fn compile_known(
         &self,
         _bytes: &[u8],
         _digest: Digest,
-    ) -> Result<(Component, bool), ExecError> {
+        _keep: Keep,
+    ) -> Result<(Component, Loaded), ExecError> {
         Err(no_compiler())
     }
 
@@ -202,12 +216,13 @@ impl Runtime {
         &self,
         bytes: &[u8],
         digest: Digest,
-    ) -> Result<(Component, bool), ExecError> {
+        keep: Keep,
+    ) -> Result<(Component, Loaded), ExecError> {
         let key = self.exec_key(&digest);
-        if let Some((_, code)) = self.cache.as_ref().and_then(|c| c.get_key("exec", &key))
-            && let Some(component) = self.deserialize(&code)
+        if let Some(cache) = &self.cache
+            && let Some(loaded) = self.load_cached(cache, &key, keep)
         {
-            return Ok((component, true));
+            return Ok(loaded);
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| {
             ExecError::new(
@@ -220,7 +235,45 @@ impl Runtime {
         {
             let _ = cache.set_key("exec", &key, &d);
         }
-        Ok((component, false))
+        Ok((component, Loaded::Compiled))
+    }
+
+    /// The cached code under `key`, if intact and Wasmtime takes it. Kept [`Keep::UntilExit`],
+    /// it is read into pages of its own and used there (x86-64 Linux; elsewhere, or if that
+    /// fails, Wasmtime copies it as for [`Keep::WithComponent`]).
+    #[cfg(feature = "jit")]
+    #[allow(unsafe_code)]
+    fn load_cached(
+        &self,
+        cache: &BlobStore,
+        key: &Digest,
+        keep: Keep,
+    ) -> Option<(Component, Loaded)> {
+        use crate::code_memory::{self, Pages};
+        let leaked = match keep {
+            Keep::UntilExit => cache
+                .get_key_into("exec", key, Pages::new)
+                .and_then(|(_, pages)| pages.leak()),
+            Keep::WithComponent => None,
+        };
+        let Some(code) = leaked else {
+            // Not in place: another platform, or (if the blob was damaged) nothing cached.
+            let (_, code) = cache.get_key("exec", key)?;
+            return self.deserialize(&code).map(|c| (c, Loaded::Copied));
+        };
+        // SAFETY: the argument of `Runtime::deserialize` holds for these bytes (read from the
+        // blob store, which returned them only once their SHA-256 matched the digest this
+        // runtime recorded, under a key naming this engine's compatibility hash). In place:
+        // they lie in leaked `Pages`, made read-only before Wasmtime sees them and never
+        // unmapped, so they outlive the component and are never written; the pages are theirs
+        // alone and claimed here once (a fresh mapping's address), and this engine has the
+        // code memory that makes them executable (`runtime_config`).
+        if code_memory::claim_in_place(code)
+            && let Ok(c) = unsafe { code_memory::deserialize(&self.engine, code) }
+        {
+            return Some((c, Loaded::InPlace));
+        }
+        self.deserialize(code).map(|c| (c, Loaded::Copied))
     }
 
     /// The engine's compatibility digest (see [`compatibility`]).
@@ -308,4 +361,69 @@ fn no_compiler() -> ExecError {
         Code::ExecNoCompiler,
         "this build cannot compile components: compose-runtime was built without its `jit` feature, so it runs only code precompiled into the binary; use that code (precompiling is the default for `compose!` and compose-build), or build with `compose-runtime = { features = [\"jit\"] }`",
     )
+}
+
+#[cfg(all(test, feature = "jit"))]
+mod tests {
+    use super::*;
+
+    /// A component exporting `answer`, which returns 42.
+    const ANSWER: &str = r#"(component
+        (core module $m (func (export "answer") (result i32) i32.const 42))
+        (core instance $i (instantiate $m))
+        (func (export "answer") (result u32) (canon lift (core func $i "answer"))))"#;
+
+    /// Runs `answer` of `component` on `runtime`'s engine.
+    fn answer(runtime: &Runtime, component: &Component) -> u32 {
+        let mut store = wasmtime::Store::new(&runtime.engine, ());
+        store.set_epoch_deadline(u64::MAX / 2);
+        let linker = wasmtime::component::Linker::new(&runtime.engine);
+        let instance = linker.instantiate(&mut store, component).unwrap();
+        let f = instance
+            .get_typed_func::<(), (u32,)>(&mut store, "answer")
+            .unwrap();
+        f.call(&mut store, ()).unwrap().0
+    }
+
+    #[test]
+    fn cached_code_kept_until_exit_runs_where_it_was_read_once_checked() {
+        let bytes = wat::parse_str(ANSWER).unwrap();
+        let digest = Digest::of(&bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = Runtime::new(&Policy::default())
+            .unwrap()
+            .with_cache(BlobStore::new(dir.path()));
+        let load = |keep| runtime.compile_known(&bytes, digest, keep).unwrap();
+        let (first, loaded) = load(Keep::UntilExit);
+        assert_eq!(loaded, Loaded::Compiled);
+        assert_eq!(answer(&runtime, &first), 42);
+
+        let (kept, loaded) = load(Keep::UntilExit);
+        let in_place = cfg!(all(target_arch = "x86_64", target_os = "linux"));
+        let expected = if in_place {
+            Loaded::InPlace
+        } else {
+            Loaded::Copied
+        };
+        assert_eq!(loaded, expected);
+        assert_eq!(answer(&runtime, &kept), 42);
+        // Again: other pages, used in place too (each load is claimed once, by its address).
+        let (again, loaded) = load(Keep::UntilExit);
+        assert_eq!(loaded, expected);
+        assert_eq!(answer(&runtime, &again), 42);
+        // Code kept only as long as its component is copied by Wasmtime.
+        assert_eq!(load(Keep::WithComponent).1, Loaded::Copied);
+
+        // A damaged entry is never loaded, in place or not: it is compiled again.
+        for entry in std::fs::read_dir(dir.path().join("blobs/sha256")).unwrap() {
+            let path = entry.unwrap().path();
+            let mut code = std::fs::read(&path).unwrap();
+            let last = code.len() - 1;
+            code[last] ^= 1;
+            std::fs::write(&path, code).unwrap();
+        }
+        let (recompiled, loaded) = load(Keep::UntilExit);
+        assert_eq!(loaded, Loaded::Compiled);
+        assert_eq!(answer(&runtime, &recompiled), 42);
+    }
 }
