@@ -58,14 +58,7 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
             let p = join(&ip, iface);
             match b {
                 Binding::Component(w) => {
-                    wire(
-                        cx,
-                        plan,
-                        &p,
-                        w,
-                        iface,
-                        &format!("`{name}` imports `{iface}`"),
-                    );
+                    wire(cx, plan, &p, w, iface, Taker::Import(name, iface));
                 }
                 Binding::Host { capability, .. } => {
                     if !c.capabilities.requests(*capability) {
@@ -93,18 +86,28 @@ fn wiring(cx: &mut Cx, plan: &Plan) {
     }
     for (iface, w) in &plan.exports {
         let p = join("exports", iface);
-        wire(
-            cx,
-            plan,
-            &p,
-            w,
-            iface,
-            &format!("the composition exports `{iface}`"),
-        );
+        wire(cx, plan, &p, w, iface, Taker::Export(iface));
     }
 }
 
-fn wire(cx: &mut Cx, plan: &Plan, path: &str, w: &Wire, iface: &str, what: &str) {
+/// What takes a wire, as messages name it (written only when there is something to say).
+enum Taker<'a> {
+    /// A component's import: the component and the interface.
+    Import(&'a str, &'a str),
+    /// One of the composition's exports.
+    Export(&'a str),
+}
+
+impl std::fmt::Display for Taker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Taker::Import(name, iface) => write!(f, "`{name}` imports `{iface}`"),
+            Taker::Export(iface) => write!(f, "the composition exports `{iface}`"),
+        }
+    }
+}
+
+fn wire(cx: &mut Cx, plan: &Plan, path: &str, w: &Wire, iface: &str, what: Taker<'_>) {
     let export = w.export.as_deref().unwrap_or(iface);
     let Some(target) = plan.components.get(&w.component) else {
         let fix = Fix::here(&["components"]);

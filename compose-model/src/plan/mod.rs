@@ -90,7 +90,7 @@ pub struct PlanFile {
     pub plan: Plan,
     /// The TOML text, when the plan came from TOML.
     pub source: Option<String>,
-    spans: std::collections::BTreeMap<String, std::ops::Range<usize>>,
+    spans: read::Spans,
 }
 
 impl PlanFile {

@@ -63,16 +63,18 @@ pub fn join(path: &str, key: &str) -> String {
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let key = if bare {
-        key.to_owned()
-    } else {
-        format!("{key:?}")
-    };
-    if path.is_empty() {
-        key
-    } else {
-        format!("{path}.{key}")
+    let mut joined = String::with_capacity(path.len() + key.len() + 3);
+    if !path.is_empty() {
+        joined.push_str(path);
+        joined.push('.');
     }
+    if bare {
+        joined.push_str(key);
+    } else {
+        use std::fmt::Write;
+        let _ = write!(joined, "{key:?}");
+    }
+    joined
 }
 
 /// Appends `[index]` to a plan path.

@@ -1,7 +1,7 @@
 //! Typed access to a node tree: tables with known fields, strings, integers, lists, each
 //! recording its span under its plan path and reporting wrong types and unknown fields.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::diagnostic::Diagnostic;
@@ -9,8 +9,13 @@ use super::names::{did_you_mean, index, join};
 use super::node::{Entry, Kind, Node};
 use crate::{Code, Digest};
 
-/// The span of every plan path visited, by path.
-pub(crate) type Spans = BTreeMap<String, Range<usize>>;
+/// Tables up to this many entries look for a repeated key by comparing, larger ones with a
+/// set.
+const SMALL_TABLE: usize = 16;
+
+/// The span of every plan path visited, by path (hashed: paths share long prefixes, which
+/// ordered keys compare again and again).
+pub(crate) type Spans = HashMap<String, Range<usize>>;
 
 /// The span of `path` in `spans`, or of the nearest enclosing path that has one.
 pub(crate) fn span_near(spans: &Spans, path: &str) -> Option<Range<usize>> {
@@ -83,7 +88,11 @@ impl Cx {
     }
 
     fn visit(&mut self, path: &str, node: &Node) {
-        if let Some(span) = &node.span {
+        // A table's entries are visited with the table and again when read: the path is
+        // copied only the first time.
+        if let Some(span) = &node.span
+            && !self.spans.contains_key(path)
+        {
             self.spans.insert(path.to_owned(), span.clone());
         }
     }
@@ -134,12 +143,20 @@ impl Cx {
         self.visit(path, node);
         match &node.kind {
             Kind::Table(entries) => {
+                // Keys seen so far, in a set once the table is large (a plan of hundreds of
+                // components would otherwise compare every pair).
+                let mut seen = (entries.len() > SMALL_TABLE)
+                    .then(|| HashSet::<&str>::with_capacity(entries.len()));
                 for (i, (k, key_span, v)) in entries.iter().enumerate() {
                     let p = join(path, k);
                     self.visit(&p, v);
+                    let repeated = match &mut seen {
+                        Some(seen) => !seen.insert(k.as_str()),
+                        None => entries[..i].iter().any(|(earlier, ..)| earlier == k),
+                    };
                     // TOML and canonical CBOR cannot repeat a key, but the macro's token
                     // grammar can: the second one is an error, once however often it is read.
-                    if entries[..i].iter().any(|(earlier, ..)| earlier == k)
+                    if repeated
                         && !self
                             .diags
                             .iter()
@@ -306,5 +323,50 @@ pub(crate) fn list(items: &[&str]) -> String {
         0 => String::new(),
         1 => quoted[0].clone(),
         n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(kind: Kind, at: usize) -> Node {
+        Node {
+            kind,
+            span: Some(at..at + 1),
+        }
+    }
+
+    /// A table of `n` entries `k0`, `k1`, …, with `k{again}` given a second time at the end.
+    fn table(n: usize, again: usize) -> Node {
+        let mut entries: Vec<Entry> = (0..n)
+            .map(|i| (format!("k{i}"), None, node(Kind::Bool(true), i)))
+            .collect();
+        entries.push((format!("k{again}"), None, node(Kind::Bool(false), n)));
+        node(Kind::Table(entries), 0)
+    }
+
+    #[test]
+    fn a_repeated_key_is_reported_once_in_small_and_large_tables() {
+        for n in [3, SMALL_TABLE, SMALL_TABLE + 1, 300] {
+            let mut cx = Cx::default();
+            let t = table(n, n / 2);
+            // Read twice, as a table may be: still one error.
+            cx.map("components", &t).unwrap();
+            cx.map("components", &t).unwrap();
+            let repeated: Vec<_> = cx
+                .diags
+                .iter()
+                .filter(|d| d.code == Code::PlanDuplicateName)
+                .collect();
+            assert_eq!(repeated.len(), 1, "{n} entries: {:?}", cx.diags);
+            assert_eq!(repeated[0].path, format!("components.k{}", n / 2));
+            // Every entry's span is kept under its path (the first one given).
+            assert_eq!(cx.span_near("components.k1"), Some(1..2));
+            assert_eq!(
+                cx.span_near(&format!("components.k{}", n / 2)),
+                Some(n / 2..n / 2 + 1)
+            );
+        }
     }
 }
