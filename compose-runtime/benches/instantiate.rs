@@ -3,7 +3,8 @@
 //! (on-demand) allocator, on the pooling allocator with Wasmtime's default slot resets, and on
 //! the pooling configuration `exec serve` uses (`compose_runtime::pooling_config`). Each
 //! iteration makes a store, instantiates, and drops the store (so the slot's reset is counted
-//! too).
+//! too). Beside them, the floor: Wasmtime alone instantiating a component of one core module
+//! and no imports on the pooling configuration (the composition has six).
 //! `cargo xtask bench-exec` records the figures.
 
 use std::path::Path;
@@ -104,8 +105,30 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The floor under the figures above: Wasmtime instantiating a component of one core
+    // module (a memory, one function, no imports) on the same pooling configuration. The
+    // composition instantiates six core modules (each guest's code and two small shims).
+    let engine = Engine::new(engine_config(&policy).allocation_strategy(
+        InstanceAllocationStrategy::Pooling(pooling_config(instances, &policy)),
+    ))
+    .unwrap();
+    let one = Component::new(&engine, wat::parse_str(ONE_MODULE).unwrap()).unwrap();
+    let pre = Linker::<()>::new(&engine).instantiate_pre(&one).unwrap();
+    g.bench_function("pooling-one-core-module", |b| {
+        b.iter(|| {
+            let mut store = Store::new(&engine, ());
+            store.set_epoch_deadline(1_000_000);
+            pre.instantiate(&mut store).unwrap()
+        })
+    });
     g.finish();
 }
+
+/// A component of one core module: a memory of one page and one exported function.
+const ONE_MODULE: &str = r#"(component
+    (core module $m (memory (export "memory") 1) (func (export "f") (result i32) i32.const 1))
+    (core instance $i (instantiate $m))
+    (func (export "f") (result u32) (canon lift (core func $i "f"))))"#;
 
 criterion_group! {
     name = benches;
