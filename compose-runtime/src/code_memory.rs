@@ -83,6 +83,12 @@ pub(crate) fn configure(config: &mut Config) {
     }
 }
 
+/// Whether code runs in place on this machine: a supported platform whose pages are the
+/// 4 KiB generated code aligns to.
+fn in_place_here() -> bool {
+    SUPPORTED && rustix::param::page_size() == crate::embedded::PAGE
+}
+
 /// Code regions used in place so far, by address. Wasmtime registers every loaded code region
 /// by its address (to tell its traps from other faults) and asserts that no region is
 /// registered twice, so two components alive at once must not share code memory. Each region is
@@ -95,10 +101,7 @@ static CLAIMED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 /// code aligns to, and no earlier load used it in place.
 pub(crate) fn claim_in_place(code: &[u8]) -> bool {
     let address = code.as_ptr() as usize;
-    if !SUPPORTED
-        || rustix::param::page_size() != crate::embedded::PAGE
-        || !address.is_multiple_of(crate::embedded::PAGE)
-    {
+    if !in_place_here() || !address.is_multiple_of(crate::embedded::PAGE) {
         return false;
     }
     let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,11 +146,10 @@ impl Pages {
     /// once (one system call, not a fault per page); `None` where code is not used in place
     /// (see [`claim_in_place`]), for no bytes, or when the system refuses the mapping.
     pub(crate) fn new(len: usize) -> Option<Pages> {
-        let page = rustix::param::page_size();
-        if !SUPPORTED || page != crate::embedded::PAGE || len == 0 {
+        if !in_place_here() || len == 0 {
             return None;
         }
-        let mapped = len.checked_next_multiple_of(page)?;
+        let mapped = len.checked_next_multiple_of(crate::embedded::PAGE)?;
         use rustix::mm::{MapFlags, ProtFlags};
         // SAFETY: a new private anonymous mapping at an address the kernel picks: it aliases
         // nothing, and only this value refers to it.
