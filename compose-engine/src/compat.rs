@@ -133,6 +133,51 @@ impl std::fmt::Display for Compatibility {
     }
 }
 
+/// This machine's CPU as Wasmtime's compiler sees it when it compiles for the machine it runs
+/// on (as the compiled-code cache's code is): on x86-64, each optional feature Cranelift may
+/// use that this CPU has; elsewhere the architecture alone. Part of that cache's key, so that
+/// machines sharing a cache folder keep their code apart; Wasmtime checks the code's own
+/// record of the features it uses again when it loads it.
+pub fn native_cpu() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! present {
+            ($($f:tt),*) => {
+                [$((($f), std::arch::is_x86_feature_detected!($f))),*]
+            };
+        }
+        let features = present!(
+            "sse3",
+            "ssse3",
+            "cmpxchg16b",
+            "sse4.1",
+            "sse4.2",
+            "popcnt",
+            "avx",
+            "avx2",
+            "fma",
+            "bmi1",
+            "bmi2",
+            "lzcnt",
+            "avx512f",
+            "avx512dq",
+            "avx512vl",
+            "avx512bitalg",
+            "avx512vbmi"
+        );
+        let mut out = String::from("x86_64");
+        for (name, _) in features.iter().filter(|(_, has)| *has) {
+            out.push('+');
+            out.push_str(name);
+        }
+        out
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH.to_owned()
+    }
+}
+
 /// Whether this machine's CPU has `feature` (a `std::arch` detection name); `None` when this
 /// architecture has no such feature to detect.
 pub fn host_has(feature: &str) -> Option<bool> {
@@ -200,6 +245,21 @@ mod tests {
         let old_cpu = |f: &str| Some(!matches!(f, "sse4.2" | "popcnt"));
         assert_eq!(lacking(needed, old_cpu), ["sse4.2", "popcnt"]);
         assert!(lacking(needed, |_| None).is_empty());
+    }
+
+    #[test]
+    fn the_native_cpu_names_the_baseline_features_this_machine_has() {
+        let cpu = native_cpu();
+        assert!(cpu.starts_with(std::env::consts::ARCH), "{cpu}");
+        assert_eq!(cpu, native_cpu());
+        let arch = THIS_TARGET.split('-').next().unwrap_or_default();
+        for f in cpu_baseline(arch).1 {
+            assert_eq!(
+                cpu.contains(&format!("+{f}")),
+                host_has(f) == Some(true),
+                "{f}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@
 
 mod compat;
 
-pub use compat::{Compatibility, THIS_TARGET, WASMTIME_VERSION, cpu_baseline, host_has};
+pub use compat::{
+    Compatibility, THIS_TARGET, WASMTIME_VERSION, cpu_baseline, host_has, native_cpu,
+};
 use compose_model::plan::Policy;
 use wasmtime::Config;
 

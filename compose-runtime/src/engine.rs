@@ -9,6 +9,8 @@
 //! only when the plan sets it.
 
 use std::sync::Mutex;
+#[cfg(feature = "jit")]
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use compose_model::blobs::BlobStore;
@@ -105,34 +107,91 @@ pub fn pooling_config(instances: u32, policy: &Policy) -> PoolingAllocationConfi
 /// its own stores with a deadline on [`Runtime::engine`] must run a plan with a deadline first,
 /// or tick the engine itself.
 pub struct Runtime {
-    pub(crate) engine: Engine,
+    /// The engine, chosen at first need (see [`Deferred`]).
+    #[cfg(feature = "jit")]
+    engine: OnceLock<Engine>,
+    /// How the engine is made when first needed.
+    #[cfg(feature = "jit")]
+    deferred: Deferred,
+    /// The engine (no compiler to choose).
+    #[cfg(not(feature = "jit"))]
+    engine: Engine,
+    /// The compiled-code cache's key for this runtime's engine and this machine (see
+    /// [`Runtime::exec_key`]).
+    #[cfg(feature = "jit")]
+    exec_engine: Digest,
     cache: Option<BlobStore>,
     /// Whether the ticker runs.
     ticking: Mutex<bool>,
 }
 
+/// The engine of a `jit` build, until it is chosen. Making Wasmtime's compiler (Cranelift's
+/// code generator for this CPU) costs about 3% of a warm `exec run` (bench/README.md), and a
+/// run whose compiled code is cached needs no compiler. So the runtime makes an engine without
+/// one at once (which also checks the configuration, as `Runtime::new` always did); the
+/// engine is then chosen by what first needs one: a run that ends the process (the only
+/// component this runtime will load, [`Keep::UntilExit`]) whose code is cached keeps the engine
+/// without a compiler; anything else gets an engine with the compiler, made then.
+#[cfg(feature = "jit")]
+struct Deferred {
+    /// [`runtime_config`] of the policy (the compiler on).
+    config: wasmtime::Config,
+    /// An engine of the same configuration, without the compiler.
+    loader: Engine,
+}
+
+/// `cannot configure Wasmtime` (E0505).
+fn unconfigured(e: wasmtime::Error) -> ExecError {
+    ExecError::new(
+        Code::ExecInvalidComponent,
+        format!("cannot configure Wasmtime: {e:#}"),
+    )
+}
+
 impl Runtime {
     /// An engine for `policy`, with no compiled-code cache.
     pub fn new(policy: &Policy) -> Result<Runtime, ExecError> {
-        let engine = Engine::new(&runtime_config(policy)).map_err(|e| {
-            ExecError::new(
-                Code::ExecInvalidComponent,
-                format!("cannot configure Wasmtime: {e:#}"),
-            )
-        })?;
+        let config = runtime_config(policy);
+        #[cfg(feature = "jit")]
+        {
+            let mut loading = config.clone();
+            loading.enable_compiler(false);
+            let loader = Engine::new(&loading).map_err(unconfigured)?;
+            Ok(Runtime {
+                engine: OnceLock::new(),
+                deferred: Deferred { config, loader },
+                exec_engine: exec_engine(policy),
+                cache: None,
+                ticking: Mutex::new(false),
+            })
+        }
+        #[cfg(not(feature = "jit"))]
         Ok(Runtime {
-            engine,
+            engine: Engine::new(&config).map_err(unconfigured)?,
             cache: None,
             ticking: Mutex::new(false),
         })
     }
 
-    /// A runtime on an engine made elsewhere (it must use [`runtime_config`], perhaps with
-    /// another allocation strategy), with its own epoch ticker, started now.
+    /// A runtime on an engine made elsewhere for `policy` (it must use [`runtime_config`],
+    /// perhaps with another allocation strategy), with its own epoch ticker, started now.
     #[cfg(feature = "serve")]
-    pub(crate) fn from_engine(engine: Engine) -> Result<Runtime, ExecError> {
+    pub(crate) fn from_engine(engine: Engine, policy: &Policy) -> Result<Runtime, ExecError> {
+        #[cfg(not(feature = "jit"))]
+        let _ = policy;
         let runtime = Runtime {
+            #[cfg(feature = "jit")]
+            engine: OnceLock::from(engine.clone()),
+            // Never used: the engine is chosen.
+            #[cfg(feature = "jit")]
+            deferred: Deferred {
+                config: runtime_config(policy),
+                loader: engine,
+            },
+            #[cfg(not(feature = "jit"))]
             engine,
+            #[cfg(feature = "jit")]
+            exec_engine: exec_engine(policy),
             cache: None,
             ticking: Mutex::new(false),
         };
@@ -147,7 +206,7 @@ impl Runtime {
         if *ticking {
             return Ok(());
         }
-        let e = self.engine.weak();
+        let e = self.engine().weak();
         std::thread::Builder::new()
             .name("compose-epoch".into())
             .spawn(move || {
@@ -170,20 +229,26 @@ impl Runtime {
         Ok(())
     }
 
-    /// Caches compiled code in `store`, keyed by the component's digest and the engine's
-    /// compatibility hash. (A build without the `jit` feature compiles nothing, so it caches
-    /// nothing either.)
+    /// Caches compiled code in `store`, keyed by the component's digest, the engine's
+    /// configuration and this CPU (see `exec_key`). (A build without the `jit` feature
+    /// compiles nothing, so it caches nothing either.)
     pub fn with_cache(mut self, store: BlobStore) -> Runtime {
         self.cache = Some(store);
         self
     }
 
-    /// The exec key: H(component digest ‖ engine compatibility ‖ "exec:v1").
+    /// The exec key: H(component digest ‖ H(engine record ‖ this CPU) ‖ "exec:v2"), where the
+    /// engine record is [`compose_engine::Compatibility::line`] of the policy (Wasmtime
+    /// release, target, fuel) and the CPU is [`compose_engine::native_cpu`] (the cached code is
+    /// compiled for it). Wasmtime's own compatibility hash would need its compiler, which a
+    /// cached run does not make (see [`Deferred`]); what the key leaves out (another
+    /// configuration no plan can choose) Wasmtime's check at load refuses, and the code is
+    /// compiled again.
     #[cfg(feature = "jit")]
     fn exec_key(&self, digest: &Digest) -> Digest {
         let mut material = digest.as_bytes().to_vec();
-        material.extend_from_slice(compatibility(&self.engine).as_bytes());
-        material.extend_from_slice(b"exec:v1");
+        material.extend_from_slice(self.exec_engine.as_bytes());
+        material.extend_from_slice(b"exec:v2");
         Digest::of(&material)
     }
 
@@ -224,7 +289,8 @@ impl Runtime {
         {
             return Ok(loaded);
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| {
+        let engine = self.compiling_engine()?;
+        let component = Component::new(engine, bytes).map_err(|e| {
             ExecError::new(
                 Code::ExecInvalidComponent,
                 format!("cannot compile the component: {e:#}"),
@@ -236,6 +302,38 @@ impl Runtime {
             let _ = cache.set_key("exec", &key, &d);
         }
         Ok((component, Loaded::Compiled))
+    }
+
+    /// The engine to compile with: the runtime's, made now with the compiler if not chosen
+    /// yet.
+    #[cfg(feature = "jit")]
+    fn compiling_engine(&self) -> Result<&Engine, ExecError> {
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine);
+        }
+        let engine = Engine::new(&self.deferred.config).map_err(unconfigured)?;
+        Ok(self.engine.get_or_init(|| engine))
+    }
+
+    /// The engine to load cached code of a run with (`keep`): the runtime's if chosen, else
+    /// for a run that ends the process the engine without a compiler (chosen once the code
+    /// loads, by [`Runtime::chosen`]), else one with the compiler.
+    #[cfg(feature = "jit")]
+    fn loading_engine(&self, keep: Keep) -> Option<&Engine> {
+        match (self.engine.get(), keep) {
+            (Some(engine), _) => Some(engine),
+            (None, Keep::UntilExit) => Some(&self.deferred.loader),
+            (None, Keep::WithComponent) => self.compiling_engine().ok(),
+        }
+    }
+
+    /// `loaded` (made on `engine`, from [`Runtime::loading_engine`]) once `engine` is the
+    /// runtime's: it is chosen now if none was; `None` if another thread chose another one
+    /// meanwhile (a component works only with the engine it was loaded into).
+    #[cfg(feature = "jit")]
+    fn chosen(&self, engine: &Engine, loaded: Component) -> Option<Component> {
+        let chosen = self.engine.get_or_init(|| engine.clone());
+        Engine::same(chosen, engine).then_some(loaded)
     }
 
     /// The cached code under `key`, if intact and Wasmtime takes it. Kept [`Keep::UntilExit`],
@@ -250,6 +348,7 @@ impl Runtime {
         keep: Keep,
     ) -> Option<(Component, Loaded)> {
         use crate::code_memory::{self, Pages};
+        let engine = self.loading_engine(keep)?;
         let leaked = match keep {
             Keep::UntilExit => cache
                 .get_key_into("exec", key, Pages::new)
@@ -259,45 +358,49 @@ impl Runtime {
         let Some(code) = leaked else {
             // Not in place: another platform, or (if the blob was damaged) nothing cached.
             let (_, code) = cache.get_key("exec", key)?;
-            return self.deserialize(&code).map(|c| (c, Loaded::Copied));
+            let component = deserialize(engine, &code)?;
+            return self.chosen(engine, component).map(|c| (c, Loaded::Copied));
         };
-        // SAFETY: the argument of `Runtime::deserialize` holds for these bytes (read from the
-        // blob store, which returned them only once their SHA-256 matched the digest this
-        // runtime recorded, under a key naming this engine's compatibility hash). In place:
+        // SAFETY: the argument of `deserialize` holds for these bytes (read from the blob
+        // store, which returned them only once their SHA-256 matched the digest this runtime
+        // recorded, under a key naming this engine's configuration and CPU). In place:
         // they lie in leaked `Pages`, made read-only before Wasmtime sees them and never
         // unmapped, so they outlive the component and are never written; the pages are theirs
         // alone and claimed here once (a fresh mapping's address), and this engine has the
         // code memory that makes them executable (`runtime_config`).
-        if code_memory::claim_in_place(code)
-            && let Ok(c) = unsafe { code_memory::deserialize(&self.engine, code) }
+        let component = if code_memory::claim_in_place(code)
+            && let Ok(c) = unsafe { code_memory::deserialize(engine, code) }
         {
-            return Some((c, Loaded::InPlace));
-        }
-        self.deserialize(code).map(|c| (c, Loaded::Copied))
+            (c, Loaded::InPlace)
+        } else {
+            (deserialize(engine, code)?, Loaded::Copied)
+        };
+        // Leaked code that another engine was chosen for meanwhile stays unused until exit.
+        self.chosen(engine, component.0).map(|c| (c, component.1))
     }
 
     /// The engine's compatibility digest (see [`compatibility`]).
     #[cfg(feature = "jit")]
     pub fn compatibility(&self) -> Digest {
-        compatibility(&self.engine)
+        compatibility(self.engine())
+    }
+
+    /// The Wasmtime engine (in a `jit` build, made now with the compiler if no component chose
+    /// one yet).
+    #[cfg(feature = "jit")]
+    pub fn engine(&self) -> &Engine {
+        self.engine.get_or_init(|| {
+            // The configuration made an engine already (without the compiler), so this fails
+            // only if the compiler cannot be made for this machine: the engine then only loads
+            // code, and compiling reports why it cannot.
+            Engine::new(&self.deferred.config).unwrap_or_else(|_| self.deferred.loader.clone())
+        })
     }
 
     /// The Wasmtime engine.
+    #[cfg(not(feature = "jit"))]
     pub fn engine(&self) -> &Engine {
         &self.engine
-    }
-
-    /// Loads cached compiled code; `None` (and a recompile) when Wasmtime refuses it.
-    #[cfg(feature = "jit")]
-    #[allow(unsafe_code)]
-    fn deserialize(&self, code: &[u8]) -> Option<Component> {
-        // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
-        // bytes are: the blob store returns them only if their SHA-256 still matches the digest
-        // recorded when *this* runtime serialized them (so they are neither corrupt nor
-        // swapped), under a key that includes the engine's precompile compatibility hash; and
-        // Wasmtime itself rejects code from another version or configuration. The cache folder
-        // must not be writable by anyone less trusted than the user running this.
-        unsafe { Component::deserialize(&self.engine, code) }.ok()
     }
 
     /// Loads code precompiled at build time and embedded in this binary, once its SHA-256 was
@@ -340,18 +443,40 @@ impl Runtime {
         // uses them (claimed once per process: Wasmtime registers code by its address); and
         // this engine has the code memory that makes them executable (`runtime_config`, which
         // every engine this crate makes comes from).
+        let engine = self.engine();
         if let Some(pages) = precompiled.in_pages()
             && crate::code_memory::claim_in_place(pages)
-            && let Ok(c) = unsafe { crate::code_memory::deserialize(&self.engine, pages) }
+            && let Ok(c) = unsafe { crate::code_memory::deserialize(engine, pages) }
         {
             return Ok((c, Loaded::InPlace));
         }
         // Not in place (another platform, code not in pages of its own, claimed already), or
         // in place failed (`mprotect` refused, say): the copy, whose error is the one to report.
-        unsafe { Component::deserialize(&self.engine, code) }
+        unsafe { Component::deserialize(engine, code) }
             .map(|c| (c, Loaded::Copied))
             .map_err(|e| format!("{e:#}"))
     }
+}
+
+/// The exec key's engine part for `policy` on this machine (see [`Runtime::exec_key`]).
+#[cfg(feature = "jit")]
+fn exec_engine(policy: &Policy) -> Digest {
+    let record = compose_engine::Compatibility::here(policy).line();
+    Digest::of(format!("{record} native={}", compose_engine::native_cpu()).as_bytes())
+}
+
+/// Loads cached compiled code into `engine`; `None` (and a recompile) when Wasmtime refuses it.
+#[cfg(feature = "jit")]
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, code: &[u8]) -> Option<Component> {
+    // SAFETY: `Component::deserialize` trusts its input to be code Wasmtime compiled. These
+    // bytes are: the blob store returns them only if their SHA-256 still matches the digest
+    // recorded when a runtime of this build serialized them (so they are neither corrupt nor
+    // swapped), under a key naming the Wasmtime release, target, configuration and CPU; and
+    // Wasmtime itself checks its own record in the code (release, target, compiler flags
+    // against this CPU, tunables, wasm features) and refuses a mismatch. The cache folder must
+    // not be writable by anyone less trusted than the user running this.
+    unsafe { Component::deserialize(engine, code) }.ok()
 }
 
 /// `E0512`: this build has no compiler.
@@ -375,9 +500,9 @@ mod tests {
 
     /// Runs `answer` of `component` on `runtime`'s engine.
     fn answer(runtime: &Runtime, component: &Component) -> u32 {
-        let mut store = wasmtime::Store::new(&runtime.engine, ());
+        let mut store = wasmtime::Store::new(runtime.engine(), ());
         store.set_epoch_deadline(u64::MAX / 2);
-        let linker = wasmtime::component::Linker::new(&runtime.engine);
+        let linker = wasmtime::component::Linker::new(runtime.engine());
         let instance = linker.instantiate(&mut store, component).unwrap();
         let f = instance
             .get_typed_func::<(), (u32,)>(&mut store, "answer")
@@ -425,5 +550,90 @@ mod tests {
         let (recompiled, loaded) = load(Keep::UntilExit);
         assert_eq!(loaded, Loaded::Compiled);
         assert_eq!(answer(&runtime, &recompiled), 42);
+    }
+
+    #[test]
+    fn a_run_to_exit_of_cached_code_makes_no_compiler_and_anything_else_does() {
+        let bytes = wat::parse_str(ANSWER).unwrap();
+        let digest = Digest::of(&bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = || {
+            Runtime::new(&Policy::default())
+                .unwrap()
+                .with_cache(BlobStore::new(dir.path()))
+        };
+        let compiles = |runtime: &Runtime| Component::new(runtime.engine(), &bytes).is_ok();
+
+        // Nothing cached: the run compiles, with the compiler.
+        let runtime = fresh();
+        let (_, loaded) = runtime
+            .compile_known(&bytes, digest, Keep::UntilExit)
+            .unwrap();
+        assert_eq!(loaded, Loaded::Compiled);
+        assert!(compiles(&runtime));
+
+        // Cached: a run that ends the process loads it into an engine without a compiler,
+        // which becomes the runtime's, and runs it.
+        let runtime = fresh();
+        let (component, loaded) = runtime
+            .compile_known(&bytes, digest, Keep::UntilExit)
+            .unwrap();
+        assert_ne!(loaded, Loaded::Compiled);
+        assert!(!compiles(&runtime), "the run's engine has no compiler");
+        assert_eq!(answer(&runtime, &component), 42);
+
+        // Code kept with its component (a runtime that may go on to compile others): the
+        // engine has the compiler.
+        let runtime = fresh();
+        let (_, loaded) = runtime
+            .compile_known(&bytes, digest, Keep::WithComponent)
+            .unwrap();
+        assert_eq!(loaded, Loaded::Copied);
+        assert!(compiles(&runtime));
+
+        // An engine asked for before anything was loaded has the compiler, and cached code of
+        // a run then loads into it.
+        let runtime = fresh();
+        assert!(compiles(&runtime));
+        let (component, loaded) = runtime
+            .compile_known(&bytes, digest, Keep::UntilExit)
+            .unwrap();
+        assert_ne!(loaded, Loaded::Compiled);
+        assert_eq!(answer(&runtime, &component), 42);
+    }
+
+    #[test]
+    fn the_exec_key_names_the_component_the_configuration_and_this_cpu() {
+        let digest = Digest::of(b"component");
+        let plain = Runtime::new(&Policy::default()).unwrap();
+        assert_eq!(
+            plain.exec_key(&digest),
+            Runtime::new(&Policy::default()).unwrap().exec_key(&digest)
+        );
+        assert_ne!(
+            plain.exec_key(&digest),
+            plain.exec_key(&Digest::of(b"another"))
+        );
+        let mut fueled = Policy::default();
+        fueled.fuel = Some(1);
+        assert_ne!(
+            plain.exec_key(&digest),
+            Runtime::new(&fueled).unwrap().exec_key(&digest)
+        );
+        // The key is made of the configuration's record and this CPU: another CPU's differs.
+        let record = compose_engine::Compatibility::here(&Policy::default()).line();
+        let key_on = |cpu: &str| {
+            let mut material = digest.as_bytes().to_vec();
+            material.extend_from_slice(
+                Digest::of(format!("{record} native={cpu}").as_bytes()).as_bytes(),
+            );
+            material.extend_from_slice(b"exec:v2");
+            Digest::of(&material)
+        };
+        assert_eq!(
+            plain.exec_key(&digest),
+            key_on(&compose_engine::native_cpu())
+        );
+        assert_ne!(plain.exec_key(&digest), key_on("x86_64+sse3"));
     }
 }

@@ -202,13 +202,13 @@ impl Runtime {
             self.ticking()?;
         }
         let linker = host::linker(
-            &self.engine,
+            self.engine(),
             &session.plan,
             component,
             &session.allowed,
             Mode::Run,
         )?;
-        Ok((session.store(&self.engine, args, 0)?, linker))
+        Ok((session.store(self.engine(), args, 0)?, linker))
     }
 }
 

@@ -245,7 +245,7 @@ async fn serve_loaded(
         .concurrency
         .map_or(options.pool_size, |c| u32::try_from(c).unwrap_or(u32::MAX));
     let loaded = serve_engine(plan, pool)
-        .and_then(crate::Runtime::from_engine)
+        .and_then(|engine| crate::Runtime::from_engine(engine, &plan.policy))
         .and_then(|runtime| {
             let component = load(&runtime)?;
             let pre = prepare(&runtime, &session, &component)?;

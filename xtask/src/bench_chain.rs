@@ -17,7 +17,7 @@ const GREETER: &str = "example:greet/greeter@1.0.0";
 /// Chain lengths measured.
 const LENGTHS: [usize; 5] = [1, 10, 50, 100, 200];
 /// Rounds per length (fewer than the two-component example's: the long chains take longer).
-const RUNS: usize = 11;
+const RUNS: usize = 21;
 
 /// One length's figures.
 struct Point {
@@ -46,7 +46,7 @@ pub fn record(composectl: &Path, wac: &Path, wasm_tools: &Path, guests: &Path) -
     let (series, table) = measure(composectl, wac, wasm_tools, guests)?;
     let doc = json!({
         "benchmark": "emit-chain",
-        "what": "app → f0 → … → f(N-1) → greeter, every f the same formatter component; whole-command wall time of `composectl emit build --no-cache` and `wac compose` of the same chain, median of 11 interleaved rounds after a warm-up round; output sizes",
+        "what": format!("app → f0 → … → f(N-1) → greeter, every f the same formatter component; whole-command wall time of `composectl emit build --no-cache` and `wac compose` of the same chain, median of {RUNS} interleaved rounds after a warm-up round; output sizes"),
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "series": series,
     });

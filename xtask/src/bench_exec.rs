@@ -13,8 +13,9 @@ use serde_json::json;
 use crate::peers::{self, WAC, WASM_TOOLS, WASMTIME};
 use crate::util::{self, cargo, ms, root, target_dir};
 
-/// Rounds per group of commands (see [`util::time_rounds`]).
-const RUNS: usize = 21;
+/// Rounds per group of commands (see [`util::time_rounds`]): with 21, recorded ratios moved by
+/// 0.1 between runs an hour apart on a 2-core machine.
+const RUNS: usize = 41;
 
 pub fn run() -> Result<()> {
     let wasm_tools = peers::ensure(&WASM_TOOLS)?;
@@ -182,7 +183,7 @@ pub fn run() -> Result<()> {
 
     let doc = json!({
         "benchmark": "emit-exec",
-        "what": "whole-command wall time, median of 21 rounds after a warm-up round, the commands of a group taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1",
+        "what": format!("whole-command wall time, median of {RUNS} rounds after a warm-up round, the commands of a group taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1"),
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose), "in_process_cold": lib_cold_ns / 1e6, "in_process_cache_hit": lib_hit_ns / 1e6 },
         "exec_ms": { "composectl_cold": ms(run_cold), "composectl_warm": ms(run_warm), "wasmtime_cold": ms(wt_cold), "wasmtime_warm": ms(wt_warm) },

@@ -103,3 +103,20 @@ fn altered_precompiled_code_is_refused_before_running() {
     assert!(stderr.contains("precompiled code"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// The binary packs its relative relocations (`.cargo/config.toml`): the loader reads a few
+/// kilobytes of them at each start, not hundreds (README, "Packed relocations").
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn its_relative_relocations_are_packed() {
+    use object::{Object, ObjectSection};
+    let binary = std::fs::read(BIN).unwrap();
+    let file = object::File::parse(&*binary).unwrap();
+    let packed = file.section_by_name(".relr.dyn").map_or(0, |s| s.size());
+    let unpacked = file.section_by_name(".rela.dyn").map_or(0, |s| s.size());
+    assert!(packed > 0, "no packed relocations (.relr.dyn)");
+    assert!(
+        unpacked < 64 << 10,
+        ".rela.dyn holds {unpacked} bytes: the relative relocations were not packed"
+    );
+}

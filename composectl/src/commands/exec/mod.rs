@@ -98,6 +98,7 @@ pub struct HostTrust {
 
 /// Run compositions.
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum ExecCommand {
     /// Run a `wasi:cli/run` composition: a plan (emitted first, cached) or a composed component
     /// with `--plan`. The guest's exit code becomes ours; a refusal, limit or trap exits 1 with
