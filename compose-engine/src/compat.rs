@@ -139,44 +139,34 @@ impl std::fmt::Display for Compatibility {
 /// machines sharing a cache folder keep their code apart; Wasmtime checks the code's own
 /// record of the features it uses again when it loads it.
 pub fn native_cpu() -> String {
-    #[cfg(target_arch = "x86_64")]
-    {
-        macro_rules! present {
-            ($($f:tt),*) => {
-                [$((($f), std::arch::is_x86_feature_detected!($f))),*]
-            };
-        }
-        let features = present!(
-            "sse3",
-            "ssse3",
-            "cmpxchg16b",
-            "sse4.1",
-            "sse4.2",
-            "popcnt",
-            "avx",
-            "avx2",
-            "fma",
-            "bmi1",
-            "bmi2",
-            "lzcnt",
-            "avx512f",
-            "avx512dq",
-            "avx512vl",
-            "avx512bitalg",
-            "avx512vbmi"
-        );
-        let mut out = String::from("x86_64");
-        for (name, _) in features.iter().filter(|(_, has)| *has) {
-            out.push('+');
-            out.push_str(name);
-        }
-        out
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        std::env::consts::ARCH.to_owned()
-    }
+    let arch = std::env::consts::ARCH;
+    NATIVE_FEATURES
+        .iter()
+        .filter(|f| host_has(f) == Some(true))
+        .fold(arch.to_owned(), |cpu, f| cpu + "+" + f)
 }
+
+/// The optional x86-64 features Cranelift may use when it compiles for the CPU it runs on (its
+/// native detection), as [`host_has`] names them.
+const NATIVE_FEATURES: &[&str] = &[
+    "sse3",
+    "ssse3",
+    "cmpxchg16b",
+    "sse4.1",
+    "sse4.2",
+    "popcnt",
+    "avx",
+    "avx2",
+    "fma",
+    "bmi1",
+    "bmi2",
+    "lzcnt",
+    "avx512f",
+    "avx512dq",
+    "avx512vl",
+    "avx512bitalg",
+    "avx512vbmi",
+];
 
 /// Whether this machine's CPU has `feature` (a `std::arch` detection name); `None` when this
 /// architecture has no such feature to detect.
@@ -190,6 +180,17 @@ pub fn host_has(feature: &str) -> Option<bool> {
             "sse4.2" => std::arch::is_x86_feature_detected!("sse4.2"),
             "popcnt" => std::arch::is_x86_feature_detected!("popcnt"),
             "cmpxchg16b" => std::arch::is_x86_feature_detected!("cmpxchg16b"),
+            "avx" => std::arch::is_x86_feature_detected!("avx"),
+            "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+            "fma" => std::arch::is_x86_feature_detected!("fma"),
+            "bmi1" => std::arch::is_x86_feature_detected!("bmi1"),
+            "bmi2" => std::arch::is_x86_feature_detected!("bmi2"),
+            "lzcnt" => std::arch::is_x86_feature_detected!("lzcnt"),
+            "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
+            "avx512dq" => std::arch::is_x86_feature_detected!("avx512dq"),
+            "avx512vl" => std::arch::is_x86_feature_detected!("avx512vl"),
+            "avx512bitalg" => std::arch::is_x86_feature_detected!("avx512bitalg"),
+            "avx512vbmi" => std::arch::is_x86_feature_detected!("avx512vbmi"),
             _ => return None,
         })
     }

@@ -563,31 +563,27 @@ mod tests {
                 .with_cache(BlobStore::new(dir.path()))
         };
         let compiles = |runtime: &Runtime| Component::new(runtime.engine(), &bytes).is_ok();
+        let load_fresh = |keep| {
+            let runtime = fresh();
+            let (component, loaded) = runtime.compile_known(&bytes, digest, keep).unwrap();
+            (runtime, component, loaded)
+        };
 
         // Nothing cached: the run compiles, with the compiler.
-        let runtime = fresh();
-        let (_, loaded) = runtime
-            .compile_known(&bytes, digest, Keep::UntilExit)
-            .unwrap();
+        let (runtime, _, loaded) = load_fresh(Keep::UntilExit);
         assert_eq!(loaded, Loaded::Compiled);
         assert!(compiles(&runtime));
 
         // Cached: a run that ends the process loads it into an engine without a compiler,
         // which becomes the runtime's, and runs it.
-        let runtime = fresh();
-        let (component, loaded) = runtime
-            .compile_known(&bytes, digest, Keep::UntilExit)
-            .unwrap();
+        let (runtime, component, loaded) = load_fresh(Keep::UntilExit);
         assert_ne!(loaded, Loaded::Compiled);
         assert!(!compiles(&runtime), "the run's engine has no compiler");
         assert_eq!(answer(&runtime, &component), 42);
 
         // Code kept with its component (a runtime that may go on to compile others): the
         // engine has the compiler.
-        let runtime = fresh();
-        let (_, loaded) = runtime
-            .compile_known(&bytes, digest, Keep::WithComponent)
-            .unwrap();
+        let (runtime, _, loaded) = load_fresh(Keep::WithComponent);
         assert_eq!(loaded, Loaded::Copied);
         assert!(compiles(&runtime));
 
