@@ -510,6 +510,17 @@ mod tests {
         f.call(&mut store, ()).unwrap().0
     }
 
+    /// Flips the last bit of every blob in the store at `dir`.
+    fn damage_every_blob(dir: &std::path::Path) {
+        for entry in std::fs::read_dir(dir.join("blobs/sha256")).unwrap() {
+            let path = entry.unwrap().path();
+            let mut code = std::fs::read(&path).unwrap();
+            let last = code.len() - 1;
+            code[last] ^= 1;
+            std::fs::write(&path, code).unwrap();
+        }
+    }
+
     #[test]
     fn cached_code_kept_until_exit_runs_where_it_was_read_once_checked() {
         let bytes = wat::parse_str(ANSWER).unwrap();
@@ -540,13 +551,7 @@ mod tests {
         assert_eq!(load(Keep::WithComponent).1, Loaded::Copied);
 
         // A damaged entry is never loaded, in place or not: it is compiled again.
-        for entry in std::fs::read_dir(dir.path().join("blobs/sha256")).unwrap() {
-            let path = entry.unwrap().path();
-            let mut code = std::fs::read(&path).unwrap();
-            let last = code.len() - 1;
-            code[last] ^= 1;
-            std::fs::write(&path, code).unwrap();
-        }
+        damage_every_blob(dir.path());
         let (recompiled, loaded) = load(Keep::UntilExit);
         assert_eq!(loaded, Loaded::Compiled);
         assert_eq!(answer(&runtime, &recompiled), 42);
@@ -586,6 +591,14 @@ mod tests {
         let (runtime, _, loaded) = load_fresh(Keep::WithComponent);
         assert_eq!(loaded, Loaded::Copied);
         assert!(compiles(&runtime));
+
+        // A damaged entry is never loaded by the engine without a compiler either: the run
+        // compiles again, with the compiler.
+        damage_every_blob(dir.path());
+        let (runtime, component, loaded) = load_fresh(Keep::UntilExit);
+        assert_eq!(loaded, Loaded::Compiled);
+        assert!(compiles(&runtime));
+        assert_eq!(answer(&runtime, &component), 42);
 
         // An engine asked for before anything was loaded has the compiler, and cached code of
         // a run then loads into it.
