@@ -2,25 +2,74 @@
 //! validating the result.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, mpsc};
 
 use compose_model::Code;
 use compose_model::host::same_interface;
 use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
 use wasm_compose::graph::{CompositionGraph, EncodeOptions};
-use wasmparser::{
-    BinaryReaderError, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator,
-    ValidatorResources,
-};
 
 use crate::source::Resolved;
 
-/// Instantiates every component, connects every wire, and exports the root component's
-/// exports. Components are added in name order, so the output depends only on the inputs.
-/// `plan_cbor` is the plan's canonical CBOR, which the output records.
+/// Instantiates every component, connects every wire, exports the root component's exports
+/// and validates the result. Components are added in name order, so the output depends only
+/// on the inputs. `plan_cbor` is the plan's canonical CBOR, which the output records.
+///
+/// Two threads share the work. A helper validates each distinct input's core modules while
+/// this thread makes the composition, so that checking the output need not check their code
+/// again (`validate`); then, while this thread validates the output, the helper runs
+/// `beside` on the output's bytes (the caller's work that needs them but not their
+/// validity, such as hashing them). `beside`'s result is returned with the bytes.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
-pub(crate) fn compose(
+pub(crate) fn compose<R: Send>(
+    plan: &Plan,
+    plan_cbor: &[u8],
+    resolved: &BTreeMap<String, Resolved>,
+    beside: impl FnOnce(&[u8]) -> R + Send,
+) -> Result<(Vec<u8>, R), Diagnostic> {
+    let mut distinct = std::collections::HashSet::new();
+    let inputs: Vec<&[u8]> = resolved
+        .values()
+        .filter(|r| distinct.insert(r.digest))
+        .map(|r| &r.bytes[..])
+        .collect();
+    let (give_checked, take_checked) = mpsc::sync_channel(1);
+    let (give_output, take_output) = mpsc::sync_channel::<Arc<Vec<u8>>>(1);
+    std::thread::scope(|s| {
+        let helper = crate::beside::spawn(s, move || {
+            let _ = give_checked.send(crate::validate::inputs(&inputs));
+            // (None when composing failed: the sender is then dropped unused)
+            take_output.recv().ok().map(|bytes| beside(&bytes))
+        });
+        let composed = (|| {
+            let bytes = Arc::new(encode(plan, plan_cbor, resolved)?);
+            let _ = give_output.send(Arc::clone(&bytes));
+            let checked = take_checked.recv().unwrap_or_default();
+            crate::validate::output(&bytes, &checked).map_err(|e| {
+                Diagnostic::new(
+                    Code::EmitInvalidComponent,
+                    "",
+                    format!("the composed component is not valid: {e}"),
+                )
+            })?;
+            Ok(bytes)
+        })();
+        drop(give_output); // (so that, if composing failed, the helper stops waiting)
+        let besides = helper
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let bytes = composed?;
+        let besides = besides.expect("the helper is given the output before it is validated");
+        // The helper has dropped its share, so this takes the bytes without a copy.
+        let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
+        Ok((bytes, besides))
+    })
+}
+
+/// The composition's bytes, not yet validated as a whole ([`compose`]).
+fn encode(
     plan: &Plan,
     plan_cbor: &[u8],
     resolved: &BTreeMap<String, Resolved>,
@@ -149,12 +198,10 @@ pub(crate) fn compose(
         .encode(EncodeOptions {
             define_components: true,
             export: Some(root_instance),
-            validate: false, // validated once, below
+            validate: false, // validated once, by `compose`
         })
         .map_err(|e| invalid("", format!("the composed component is not valid: {e:#}")))?;
     record_plan(&mut bytes, plan_cbor);
-    validate(&bytes)
-        .map_err(|e| invalid("", format!("the composed component is not valid: {e}")))?;
     Ok(bytes)
 }
 
@@ -168,111 +215,4 @@ fn record_plan(component: &mut Vec<u8>, plan_cbor: &[u8]) {
         data: plan_cbor.into(),
     };
     section.append_to_component(component);
-}
-
-/// How much function code (bytes) makes starting another validating thread worth it. On a
-/// small composition, starting a thread costs about what it saves (measured on the
-/// two-component example, 110 KiB of code, on two cores).
-const CODE_PER_THREAD: usize = 256 * 1024;
-
-/// Validates a whole component, as `Validator::validate_all` does, with the function bodies
-/// (almost all of the work: the output embeds every input's code) checked on all cores when
-/// there is enough of it. The error reported is the first in the binary's order, whatever
-/// thread found it.
-pub(crate) fn validate(bytes: &[u8]) -> Result<(), BinaryReaderError> {
-    validate_sharing(bytes, CODE_PER_THREAD)
-}
-
-/// [`validate`], starting a thread per `code_per_thread` bytes of function code (up to the
-/// number of cores).
-fn validate_sharing(bytes: &[u8], code_per_thread: usize) -> Result<(), BinaryReaderError> {
-    type Func<'a> = (usize, FuncToValidate<ValidatorResources>, FunctionBody<'a>);
-    let mut validator = Validator::new();
-    let mut funcs: Vec<Func<'_>> = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let ValidPayload::Func(func, body) = validator.payload(&payload?)? {
-            funcs.push((funcs.len(), func, body));
-        }
-    }
-    let code: usize = funcs.iter().map(|(_, _, body)| body.as_bytes().len()).sum();
-    let threads = match code / code_per_thread.max(1) {
-        0 | 1 => 1, // (and no need to ask how many cores there are)
-        wanted => std::thread::available_parallelism().map_or(1, |n| n.get().min(wanted)),
-    };
-    // Interleaved shares balance large and small functions well enough.
-    let mut shares: Vec<Vec<Func<'_>>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, f) in funcs.into_iter().enumerate() {
-        shares[i % threads].push(f);
-    }
-    let check = |share: Vec<Func<'_>>| -> Option<(usize, BinaryReaderError)> {
-        let mut allocations = Default::default();
-        for (index, func, body) in share {
-            let mut v = func.into_validator(allocations);
-            if let Err(e) = v.validate(&body) {
-                return Some((index, e));
-            }
-            allocations = v.into_allocations();
-        }
-        None
-    };
-    let mut shares = shares.into_iter();
-    let first = shares.next().unwrap_or_default();
-    let errors: Vec<(usize, BinaryReaderError)> = std::thread::scope(|s| {
-        let others: Vec<_> = shares.map(|share| s.spawn(move || check(share))).collect();
-        let mut errors: Vec<_> = check(first).into_iter().collect();
-        for h in others {
-            errors.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        errors
-    });
-    match errors.into_iter().min_by_key(|(i, _)| *i) {
-        Some((_, e)) => Err(e),
-        None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{validate, validate_sharing};
-
-    /// A component with one core module of `n` functions; `bad` lists the ones whose body
-    /// leaves the stack empty where they promise an `i32`.
-    fn component(n: usize, bad: &[usize]) -> Vec<u8> {
-        let funcs: String = (0..n)
-            .map(|i| {
-                if bad.contains(&i) {
-                    format!("(func $f{i} (result i32))\n")
-                } else {
-                    format!(
-                        "(func $f{i} (param i32) (result i32) local.get 0 i32.const {i} i32.add)\n"
-                    )
-                }
-            })
-            .collect();
-        wat::parse_str(format!("(component (core module {funcs}))")).unwrap()
-    }
-
-    #[test]
-    fn agrees_with_validate_all() {
-        for (n, bad) in [
-            (0, vec![]),
-            (1, vec![]),
-            (100, vec![]),
-            (100, vec![0]),
-            (100, vec![57]),
-            (100, vec![99, 3, 40]), // the first in the binary is reported
-        ] {
-            let bytes = component(n, &bad);
-            let theirs = wasmparser::Validator::new()
-                .validate_all(&bytes)
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            // One thread (these are small), and as many threads as there are cores.
-            for ours in [validate(&bytes), validate_sharing(&bytes, 1)] {
-                let ours = ours.map_err(|e| e.to_string());
-                assert_eq!(ours, theirs, "{n} functions, bad: {bad:?}");
-                assert_eq!(ours.is_err(), !bad.is_empty());
-            }
-        }
-    }
 }

@@ -102,12 +102,26 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             interfaces,
         });
     }
-    let bytes = if pins_wit_ids(plan) {
+    // Beside the output's validation (`compose`): its digest, and the inputs refreshed in the
+    // store, so `blob` sources can name them later (each distinct one once). The output is
+    // stored only once it is valid, below.
+    let beside = |bytes: &[u8]| {
+        if let Some(store) = &options.cache {
+            let mut stored = std::collections::BTreeSet::new();
+            for r in resolved.values().filter(|r| stored.insert(r.digest)) {
+                let _ = store.put_known(&r.bytes, &r.digest);
+            }
+        }
+        Digest::of(bytes)
+    };
+    let (bytes, digest) = if pins_wit_ids(plan) {
         // The WIT checks are needed whatever happens (the plan pins identities). They and the
         // composition are independent: run them side by side, and report the checks' findings
         // first (they say more than a failed composition does).
         let composed = std::thread::scope(|s| {
-            let composing = s.spawn(|| crate::compose::compose(plan, &plan_cbor, &resolved));
+            let composing = crate::beside::spawn(s, || {
+                crate::compose::compose(plan, &plan_cbor, &resolved, beside)
+            });
             check(plan, &resolved, Depth::Wit, &mut diags);
             composing
                 .join()
@@ -125,24 +139,18 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         if !diags.is_empty() {
             return Err(fail(diags));
         }
-        match crate::compose::compose(plan, &plan_cbor, &resolved) {
-            Ok(bytes) => bytes,
+        match crate::compose::compose(plan, &plan_cbor, &resolved, beside) {
+            Ok(composed) => composed,
             Err(d) => {
                 check(plan, &resolved, Depth::Wit, &mut diags);
                 return Err(fail(if diags.is_empty() { vec![d] } else { diags }));
             }
         }
     };
-    let digest = Digest::of(&bytes);
-    if let Some(store) = &options.cache {
-        // Inputs too, so `blob` sources can name them later (each distinct one once).
-        let mut stored = std::collections::BTreeSet::new();
-        for r in resolved.values().filter(|r| stored.insert(r.digest)) {
-            let _ = store.put_known(&r.bytes, &r.digest);
-        }
-        if store.put_known(&bytes, &digest).is_ok() {
-            let _ = store.set_key("emit", &emit_key, &digest);
-        }
+    if let Some(store) = &options.cache
+        && store.put_known(&bytes, &digest).is_ok()
+    {
+        let _ = store.set_key("emit", &emit_key, &digest);
     }
     Ok(Emitted {
         bytes,

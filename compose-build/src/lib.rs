@@ -25,6 +25,7 @@
 // The examples are build scripts, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
+mod beside;
 mod bundle;
 mod checks;
 pub mod codegen;
@@ -43,6 +44,7 @@ mod source;
 mod surface;
 mod trust;
 pub mod typed;
+mod validate;
 
 pub use bundle::Bundle;
 pub use compose_model::blobs::BlobStore;

@@ -227,6 +227,38 @@ fn every_emit_error_has_its_code() {
     assert_eq!(err.diagnostics[0].code, Code::EmitInvalidComponent);
 }
 
+/// The greeter with the last byte of its first function body (its `end`) made `unreachable`:
+/// every section still parses, so wasm-compose takes it (it does not check function bodies),
+/// but the body is not valid. Validation of the output must find it: the inputs' code is
+/// checked beside the composing and not checked again only where it was found valid.
+#[test]
+fn an_input_whose_code_is_not_valid_is_refused() {
+    let dir = checkout(CHAIN);
+    let path = dir.path().join("greeter.wasm");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let end = wasmparser::Parser::new(0)
+        .parse_all(&bytes)
+        .find_map(|p| match p.unwrap() {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(body.range().end),
+            _ => None,
+        })
+        .expect("the greeter has code");
+    let end = usize::try_from(end).unwrap() - 1;
+    assert_eq!(bytes[end], 0x0b, "a body ends with `end`");
+    bytes[end] = 0x00;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default()).unwrap_err();
+    assert_eq!(err.diagnostics.len(), 1);
+    assert_eq!(err.diagnostics[0].code, Code::EmitInvalidComponent);
+    assert!(
+        err.diagnostics[0]
+            .message
+            .contains("the composed component is not valid"),
+        "{:?}",
+        err.diagnostics[0].message
+    );
+}
+
 /// A greeter built from other WIT: `greet` takes a number. Wiring the app to it is a shape
 /// mismatch, caught before composing.
 #[test]
