@@ -15,19 +15,20 @@ use crate::source::Resolved;
 /// and validates the result. Components are added in name order, so the output depends only
 /// on the inputs. `plan_cbor` is the plan's canonical CBOR, which the output records.
 ///
-/// Two threads share the work. A helper validates each distinct input's core modules while
-/// this thread makes the composition, so that checking the output need not check their code
-/// again (`validate`); then, while this thread validates the output, the helper runs
-/// `beside` on the output's bytes (the caller's work that needs them but not their
-/// validity, such as hashing them). `beside`'s result is returned with the bytes.
+/// A helper thread shares the work when it can. If it starts before the composition is made,
+/// it validates each distinct input's core modules meanwhile, so that checking the output need
+/// not check their code again (`validate`), and then runs `beside` on the output's bytes (the
+/// caller's work that needs them but not their validity, such as hashing them) while this
+/// thread validates the output. If it has not started by then, this thread does it all, as
+/// if there were no helper (`beside::Claim`). `beside`'s result is returned with the bytes.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
-pub(crate) fn compose<R: Send>(
+pub(crate) fn compose<R: Send, B: FnOnce(&[u8]) -> R + Send>(
     plan: &Plan,
     plan_cbor: &[u8],
     resolved: &BTreeMap<String, Resolved>,
-    beside: impl FnOnce(&[u8]) -> R + Send,
+    beside: B,
 ) -> Result<(Vec<u8>, R), Diagnostic> {
     let mut distinct = std::collections::HashSet::new();
     let inputs: Vec<&[u8]> = resolved
@@ -35,33 +36,44 @@ pub(crate) fn compose<R: Send>(
         .filter(|r| distinct.insert(r.digest))
         .map(|r| &r.bytes[..])
         .collect();
-    let (give_checked, take_checked) = mpsc::sync_channel(1);
-    let (give_output, take_output) = mpsc::sync_channel::<Arc<Vec<u8>>>(1);
+    let claim = &crate::beside::Claim::default();
+    let inputs = &inputs;
+    let not_valid = |e| {
+        Diagnostic::new(
+            Code::EmitInvalidComponent,
+            "",
+            format!("the composed component is not valid: {e}"),
+        )
+    };
     std::thread::scope(|s| {
+        // Made here, so that they are dropped when this closure returns, even early: a helper
+        // waiting for the output then stops waiting.
+        let (give_checked, take_checked) = mpsc::sync_channel(1);
+        let (give_output, take_output) = mpsc::sync_channel::<(Arc<Vec<u8>>, B)>(1);
         let helper = crate::beside::spawn(s, move || {
-            let _ = give_checked.send(crate::validate::inputs(&inputs));
-            // (None when composing failed: the sender is then dropped unused)
-            take_output.recv().ok().map(|bytes| beside(&bytes))
+            if !claim.take() {
+                return None; // (too late: the caller has done it all)
+            }
+            let _ = give_checked.send(crate::validate::inputs(inputs));
+            // (no output when composing failed: the sender is then dropped unused)
+            let (bytes, beside) = take_output.recv().ok()?;
+            Some(beside(&bytes))
         });
-        let composed = (|| {
-            let bytes = Arc::new(encode(plan, plan_cbor, resolved)?);
-            let _ = give_output.send(Arc::clone(&bytes));
-            let checked = take_checked.recv().unwrap_or_default();
-            crate::validate::output(&bytes, &checked).map_err(|e| {
-                Diagnostic::new(
-                    Code::EmitInvalidComponent,
-                    "",
-                    format!("the composed component is not valid: {e}"),
-                )
-            })?;
-            Ok(bytes)
-        })();
-        drop(give_output); // (so that, if composing failed, the helper stops waiting)
+        let bytes = encode(plan, plan_cbor, resolved)?;
+        if claim.take() {
+            // The helper has not started: everything here.
+            crate::validate::output(&bytes, &[]).map_err(not_valid)?;
+            let besides = beside(&bytes);
+            return Ok((bytes, besides));
+        }
+        let bytes = Arc::new(bytes);
+        let _ = give_output.send((Arc::clone(&bytes), beside));
+        let checked = take_checked.recv().unwrap_or_default();
+        crate::validate::output(&bytes, &checked).map_err(not_valid)?;
         let besides = helper
             .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        let bytes = composed?;
-        let besides = besides.expect("the helper is given the output before it is validated");
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            .expect("a helper that claimed the work is given the output");
         // The helper has dropped its share, so this takes the bytes without a copy.
         let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
         Ok((bytes, besides))
