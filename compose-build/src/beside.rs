@@ -1,5 +1,4 @@
-//! Helper threads that start soon, on another core than their caller's, and work that the
-//! caller does itself when its helper has not started.
+//! Helper threads that start soon, on another core than their caller's.
 //!
 //! On the 2-core Linux VMs this project is measured on, a newly spawned thread often stays
 //! queued on its parent's core until the parent blocks, rather than starting on the idle core
@@ -9,11 +8,12 @@
 //! within 0.1 ms. So [`spawn`] waits a moment ([`HANDSHAKE`]) for the new thread to tell its
 //! id, and if it does, lets it run on every core the process may use but the caller's. That is
 //! a scheduling hint only: where it cannot be given (one core, another system, a refused call,
-//! a thread that has not started by then), the thread runs as spawned. A caller must therefore
-//! never wait for a helper that has not started its work: [`Claim`] decides, once, who does a
-//! piece of work, the helper (if it gets there first) or the caller.
+//! a thread that has not started by then), the thread runs as spawned. So a caller that must
+//! not wait for its helper to start gives it work through [`detach`], and does the work
+//! itself whenever the helper has not done it yet.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+#[cfg(target_os = "linux")]
+use std::sync::mpsc;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
@@ -28,52 +28,71 @@ pub(crate) fn spawn<'scope, T: Send + 'scope>(
     scope: &'scope Scope<'scope, '_>,
     f: impl FnOnce() -> T + Send + 'scope,
 ) -> ScopedJoinHandle<'scope, T> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::thread::{CpuSet, gettid, sched_getaffinity, sched_getcpu, sched_setaffinity};
-        let (tell, told) = std::sync::mpsc::sync_channel(1);
-        let (moved, wait) = std::sync::mpsc::sync_channel(1);
-        let handle = scope.spawn(move || {
-            let _ = tell.send(gettid());
-            // Not a step further on the caller's core: once it runs, the scheduler may let it
-            // keep that core for a whole time slice (a millisecond and more) while the caller
-            // waits behind it.
-            let _ = wait.recv();
-            f()
-        });
-        if let Ok(thread) = told.recv_timeout(HANDSHAKE)
-            && let Ok(allowed) = sched_getaffinity(None)
-        {
-            let here = sched_getcpu();
-            let mut elsewhere = CpuSet::new();
-            (0..CpuSet::MAX_CPU)
-                .filter(|&cpu| cpu != here && allowed.is_set(cpu))
-                .for_each(|cpu| elsewhere.set(cpu));
-            if elsewhere.count() > 0 {
-                let _ = sched_setaffinity(Some(thread), &elsewhere);
-            }
-        }
-        let _ = moved.send(());
-        handle
-    }
-    #[cfg(not(target_os = "linux"))]
-    scope.spawn(f)
+    let (handshake, f) = Handshake::around(f);
+    let handle = scope.spawn(f);
+    handshake.place();
+    handle
 }
 
-/// Who does a piece of work offered to a helper: the helper, if it claims it before the
-/// caller needs it, or else the caller, which then never waits for the helper.
-#[derive(Debug, Default)]
-pub(crate) struct Claim(AtomicU8);
+/// Runs `f` on a new thread that nobody waits for, placed as [`spawn`] places its threads: for
+/// work whose caller must never wait for it to start (it may finish after its caller has
+/// moved on, or after the caller's scope has ended, so it owns everything it uses).
+pub(crate) fn detach(f: impl FnOnce() + Send + 'static) {
+    let (handshake, f) = Handshake::around(f);
+    drop(std::thread::spawn(f));
+    handshake.place();
+}
 
-const OPEN: u8 = 0;
-const TAKEN: u8 = 1;
+/// The caller's side of the new thread's first moments: it tells its id, and waits until the
+/// caller has placed it.
+struct Handshake {
+    #[cfg(target_os = "linux")]
+    told: mpsc::Receiver<rustix::process::Pid>,
+    #[cfg(target_os = "linux")]
+    placed: mpsc::SyncSender<()>,
+}
 
-impl Claim {
-    /// Takes the work for whoever calls first: true once, false for every later call.
-    pub(crate) fn take(&self) -> bool {
-        self.0
-            .compare_exchange(OPEN, TAKEN, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+impl Handshake {
+    /// `f` wrapped to tell its thread's id and wait to be placed before it runs.
+    fn around<T>(f: impl FnOnce() -> T) -> (Self, impl FnOnce() -> T) {
+        #[cfg(target_os = "linux")]
+        {
+            let (tell, told) = mpsc::sync_channel(1);
+            let (placed, wait) = mpsc::sync_channel(1);
+            let f = move || {
+                let _ = tell.send(rustix::thread::gettid());
+                // Not a step further on the caller's core: once it runs, the scheduler may
+                // let it keep that core for a whole time slice (a millisecond and more) while
+                // the caller waits behind it.
+                let _ = wait.recv();
+                f()
+            };
+            (Self { told, placed }, f)
+        }
+        #[cfg(not(target_os = "linux"))]
+        (Self {}, f)
+    }
+
+    /// Waits up to [`HANDSHAKE`] for the thread's id; if it comes, allows the thread every
+    /// core the caller may use but the caller's own. Then lets it go.
+    fn place(self) {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::thread::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
+            if let Ok(thread) = self.told.recv_timeout(HANDSHAKE)
+                && let Ok(allowed) = sched_getaffinity(None)
+            {
+                let here = sched_getcpu();
+                let mut elsewhere = CpuSet::new();
+                (0..CpuSet::MAX_CPU)
+                    .filter(|&cpu| cpu != here && allowed.is_set(cpu))
+                    .for_each(|cpu| elsewhere.set(cpu));
+                if elsewhere.count() > 0 {
+                    let _ = sched_setaffinity(Some(thread), &elsewhere);
+                }
+            }
+            let _ = self.placed.send(());
+        }
     }
 }
 
@@ -120,19 +139,6 @@ mod tests {
         if allowed.count() > 1 {
             assert!(masks.iter().any(|m| *m != allowed), "never moved");
         }
-    }
-
-    #[test]
-    fn work_is_claimed_once() {
-        let claim = super::Claim::default();
-        let takers = std::thread::scope(|s| {
-            let helpers: Vec<_> = (0..4).map(|_| super::spawn(s, || claim.take())).collect();
-            let mine = claim.take();
-            let theirs: Vec<bool> = helpers.into_iter().map(|h| h.join().unwrap()).collect();
-            theirs.into_iter().filter(|&t| t).count() + usize::from(mine)
-        });
-        assert_eq!(takers, 1);
-        assert!(!claim.take());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! validating the result.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use compose_model::Code;
 use compose_model::host::same_interface;
@@ -15,69 +15,76 @@ use crate::source::Resolved;
 /// and validates the result. Components are added in name order, so the output depends only
 /// on the inputs. `plan_cbor` is the plan's canonical CBOR, which the output records.
 ///
-/// A helper thread shares the work when it can. If it starts before the composition is made,
-/// it validates each distinct input's core modules meanwhile, so that checking the output need
-/// not check their code again (`validate`), and then runs `beside` on the output's bytes (the
-/// caller's work that needs them but not their validity, such as hashing them) while this
-/// thread validates the output. If it has not started by then, this thread does it all, as
-/// if there were no helper (`beside::Claim`). `beside`'s result is returned with the bytes.
+/// A helper thread shares the work when it can, and this thread never waits for it to start
+/// (`beside::detach`): from the time it starts, the helper validates each distinct input's
+/// core modules, so that checking the output need not check the code of those it has found
+/// valid by then (`validate`); and whichever thread is free first runs `beside` on the
+/// output's bytes (the caller's work that needs them but not their validity, such as hashing
+/// them). `beside`'s result is returned with the bytes.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
-pub(crate) fn compose<R: Send, B: FnOnce(&[u8]) -> R + Send>(
+pub(crate) fn compose<R, B>(
     plan: &Plan,
     plan_cbor: &[u8],
     resolved: &BTreeMap<String, Resolved>,
     beside: B,
-) -> Result<(Vec<u8>, R), Diagnostic> {
+) -> Result<(Vec<u8>, R), Diagnostic>
+where
+    R: Send + 'static,
+    B: FnOnce(&[u8]) -> R + Send + 'static,
+{
     let mut distinct = std::collections::HashSet::new();
-    let inputs: Vec<&[u8]> = resolved
+    let inputs: Vec<Arc<[u8]>> = resolved
         .values()
         .filter(|r| distinct.insert(r.digest))
-        .map(|r| &r.bytes[..])
+        .map(|r| Arc::clone(&r.bytes))
         .collect();
-    let claim = &crate::beside::Claim::default();
-    let inputs = &inputs;
-    let not_valid = |e| {
-        Diagnostic::new(
-            Code::EmitInvalidComponent,
-            "",
-            format!("the composed component is not valid: {e}"),
-        )
-    };
-    std::thread::scope(|s| {
-        // Made here, so that they are dropped when this closure returns, even early: a helper
-        // waiting for the output then stops waiting.
-        let (give_checked, take_checked) = mpsc::sync_channel(1);
-        let (give_output, take_output) = mpsc::sync_channel::<(Arc<Vec<u8>>, B)>(1);
-        let helper = crate::beside::spawn(s, move || {
-            if !claim.take() {
-                return None; // (too late: the caller has done it all)
-            }
-            let _ = give_checked.send(crate::validate::inputs(inputs));
+    let checked = Arc::new(crate::validate::Checked::default());
+    // `beside`, for whichever thread takes it first.
+    let beside = Arc::new(Mutex::new(Some(beside)));
+    let (give_output, take_output) = mpsc::sync_channel::<Arc<Vec<u8>>>(1);
+    let (give_result, take_result) = mpsc::sync_channel::<R>(1);
+    {
+        let (checked, beside) = (Arc::clone(&checked), Arc::clone(&beside));
+        crate::beside::detach(move || {
+            crate::validate::inputs(&inputs, &checked);
             // (no output when composing failed: the sender is then dropped unused)
-            let (bytes, beside) = take_output.recv().ok()?;
-            Some(beside(&bytes))
+            let Ok(bytes) = take_output.recv() else {
+                return;
+            };
+            let work = beside.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(work) = work {
+                let _ = give_result.send(work(&bytes));
+            }
         });
-        let bytes = encode(plan, plan_cbor, resolved)?;
-        if claim.take() {
-            // The helper has not started: everything here.
-            crate::validate::output(&bytes, &[]).map_err(not_valid)?;
-            let besides = beside(&bytes);
-            return Ok((bytes, besides));
-        }
-        let bytes = Arc::new(bytes);
-        let _ = give_output.send((Arc::clone(&bytes), beside));
-        let checked = take_checked.recv().unwrap_or_default();
-        crate::validate::output(&bytes, &checked).map_err(not_valid)?;
-        let besides = helper
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            .expect("a helper that claimed the work is given the output");
-        // The helper has dropped its share, so this takes the bytes without a copy.
-        let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
-        Ok((bytes, besides))
-    })
+    }
+    let composed = (|| {
+        let bytes = Arc::new(encode(plan, plan_cbor, resolved)?);
+        let _ = give_output.send(Arc::clone(&bytes));
+        crate::validate::output(&bytes, Some(&checked)).map_err(|e| {
+            Diagnostic::new(
+                Code::EmitInvalidComponent,
+                "",
+                format!("the composed component is not valid: {e}"),
+            )
+        })?;
+        Ok(bytes)
+    })();
+    checked.stop(); // (the helper's findings are of no more use)
+    drop(give_output);
+    let bytes = composed?;
+    let mine = beside.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let besides = match mine {
+        Some(work) => work(&bytes), // (the helper was not free in time)
+        None => take_result
+            .recv()
+            .expect("the helper, having taken `beside`, runs it to the end"),
+    };
+    // The helper may still hold its share of the bytes (it lets go at once): then they are
+    // copied.
+    let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
+    Ok((bytes, besides))
 }
 
 /// The composition's bytes, not yet validated as a whole ([`compose`]).

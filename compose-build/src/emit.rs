@@ -105,11 +105,17 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
     // Beside the output's validation (`compose`): its digest, and the inputs refreshed in the
     // store, so `blob` sources can name them later (each distinct one once). The output is
     // stored only once it is valid, below.
-    let beside = |bytes: &[u8]| {
-        if let Some(store) = &options.cache {
-            let mut stored = std::collections::BTreeSet::new();
-            for r in resolved.values().filter(|r| stored.insert(r.digest)) {
-                let _ = store.put_known(&r.bytes, &r.digest);
+    let store = options.cache.clone();
+    let mut stored = std::collections::BTreeSet::new();
+    let to_store: Vec<_> = resolved
+        .values()
+        .filter(|r| store.is_some() && stored.insert(r.digest))
+        .map(|r| (std::sync::Arc::clone(&r.bytes), r.digest))
+        .collect();
+    let beside = move |bytes: &[u8]| {
+        if let Some(store) = &store {
+            for (input, digest) in &to_store {
+                let _ = store.put_known(input, digest);
             }
         }
         Digest::of(bytes)
