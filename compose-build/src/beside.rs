@@ -15,11 +15,13 @@
 #[cfg(target_os = "linux")]
 use std::sync::mpsc;
 use std::thread::{Scope, ScopedJoinHandle};
+#[cfg(target_os = "linux")]
 use std::time::Duration;
 
 /// How long [`spawn`] waits for the new thread to start. A thread placed on the caller's core
 /// starts within microseconds once the caller waits; one placed on a sleeping core may take a
 /// millisecond, and is where it should be anyway.
+#[cfg(target_os = "linux")]
 const HANDSHAKE: Duration = Duration::from_micros(100);
 
 /// Spawns `f` on a new thread of `scope`, kept off the caller's current core when it starts
