@@ -46,7 +46,7 @@ pub fn record(composectl: &Path, wac: &Path, wasm_tools: &Path, guests: &Path) -
     let (series, table) = measure(composectl, wac, wasm_tools, guests)?;
     let doc = json!({
         "benchmark": "emit-chain",
-        "what": format!("app → f0 → … → f(N-1) → greeter, every f the same formatter component; whole-command wall time of `composectl emit build --no-cache` and `wac compose` of the same chain, median of {RUNS} interleaved rounds after a warm-up round; output sizes"),
+        "what": format!("app → f0 → … → f(N-1) → greeter, every f the same formatter component; whole-command wall time of `composectl emit build --no-cache` and `wac compose` (fresh copies of both binaries) of the same chain, median of {RUNS} interleaved rounds after a warm-up round; output sizes"),
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "series": series,
     });
@@ -67,6 +67,8 @@ fn measure(
 ) -> Result<(Value, String)> {
     let work = tempfile::tempdir()?;
     let dir = work.path();
+    let [composectl, wac] = util::fresh_copies(dir, [composectl, wac])?;
+    let (composectl, wac) = (composectl.as_path(), wac.as_path());
     // The guests sit next to the plans, which name them by relative paths, as a plan kept
     // with its components does (the output records its plan, paths as written).
     std::fs::create_dir_all(dir.join("guests"))?;

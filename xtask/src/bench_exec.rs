@@ -24,11 +24,19 @@ pub fn run() -> Result<()> {
     let mut build = cargo();
     build.args(["build", "--release", "--package", "composectl"]);
     util::run(build)?;
-    let composectl = target_dir().join("release/composectl");
     let guests = util::build_example_guests()?;
 
     let work = tempfile::tempdir()?;
     let dir = work.path();
+    let [composectl, wac, wasm_tools, wasmtime] = util::fresh_copies(
+        dir,
+        [
+            &target_dir().join("release/composectl"),
+            &wac,
+            &wasm_tools,
+            &wasmtime,
+        ],
+    )?;
     let plan = dir.join("hello.toml");
     std::fs::write(&plan, util::hello_plan(&guests, "stdio"))?;
     let cache = dir.join("cache");
@@ -193,7 +201,7 @@ pub fn run() -> Result<()> {
 
     let doc = json!({
         "benchmark": "emit-exec",
-        "what": format!("whole-command wall time, median of {RUNS} rounds after a warm-up round, the commands of a group (the four emits; the cold runs; the warm runs) taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1"),
+        "what": format!("whole-command wall time of fresh copies of every binary, median of {RUNS} rounds after a warm-up round, the commands of a group (the four emits; the cold runs; the warm runs) taking turns in each round; app → greeter example guests; peers wasm-tools 1.261.0, wac-cli, wasmtime-cli 50.0.1"),
         "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "emit_ms": { "composectl_cold": ms(emit_cold), "composectl_cache_hit": ms(emit_hit), "wac_plug": ms(wac_plug), "wasm_tools_compose": ms(wt_compose), "in_process_cold": lib_cold_ns / 1e6, "in_process_cache_hit": lib_hit_ns / 1e6 },
         "exec_ms": { "composectl_cold": ms(run_cold), "composectl_warm": ms(run_warm), "wasmtime_cold": ms(wt_cold), "wasmtime_warm": ms(wt_warm) },
