@@ -165,7 +165,7 @@ fn read_once(
     if let Some((bytes, digest)) = seen.get(path) {
         return Ok((bytes.clone(), *digest));
     }
-    let bytes: Arc<[u8]> = std::fs::read(path)?.into();
+    let bytes = compose_model::blobs::read_shared(path)?;
     let digest = Digest::of(&bytes);
     seen.insert(path.to_path_buf(), (bytes.clone(), digest));
     Ok((bytes, digest))

@@ -69,6 +69,11 @@ impl<B: AsRef<[u8]>> Hashed<B> {
         self.digest
     }
 
+    /// The bytes, given up by their digest.
+    pub fn into_bytes(self) -> B {
+        self.bytes
+    }
+
     /// The same bytes and digest, borrowed.
     pub fn borrowed(&self) -> Hashed<&[u8]> {
         Hashed {

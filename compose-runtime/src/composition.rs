@@ -78,22 +78,22 @@ impl Composition {
         component: &[u8],
         host: HostPolicy,
     ) -> Result<Composition, ExecError> {
-        Composition::make(runtime, plan, component, None, host)
+        Composition::make(runtime, plan, component.into(), None, host)
     }
 
     fn make(
         runtime: Runtime,
         plan: &Plan,
-        component: &[u8],
+        component: Arc<[u8]>,
         digest: Option<Digest>,
         host: HostPolicy,
     ) -> Result<Composition, ExecError> {
-        let known = digest.map_or(Known::Bytes(component), Known::Digest);
+        let known = digest.map_or(Known::Bytes(&component), Known::Digest);
         Ok(Composition {
             session: Session::new(plan, &host, Mode::Run, known)?,
             runtime,
             component: OnceLock::new(),
-            bytes: Bytes::Shared(component.into()),
+            bytes: Bytes::Shared(component),
             digest,
             host,
             loaded: Loaded::Compiled,
@@ -101,18 +101,20 @@ impl Composition {
     }
 
     /// [`Composition::new`] of a component hashed already (to check its signature, say), so
-    /// that loading its compiled code from the cache does not hash it again.
-    pub fn new_hashed(
+    /// that loading its compiled code from the cache does not hash it again. Bytes shared
+    /// already (`Hashed<Arc<[u8]>>`) are kept as they are; others are copied.
+    pub fn new_hashed<B: AsRef<[u8]> + Into<Arc<[u8]>>>(
         runtime: Runtime,
         plan: &Plan,
-        component: Hashed<&[u8]>,
+        component: Hashed<B>,
         host: HostPolicy,
     ) -> Result<Composition, ExecError> {
+        let digest = component.digest();
         Composition::make(
             runtime,
             plan,
-            component.bytes(),
-            Some(component.digest()),
+            component.into_bytes().into(),
+            Some(digest),
             host,
         )
     }

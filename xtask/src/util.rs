@@ -69,7 +69,10 @@ pub fn time(what: &str, runs: usize, make: &dyn Fn() -> Command) -> Result<Durat
 
 /// Times commands against each other: one warm-up run of each, then `runs` rounds in which
 /// each command runs once, in turn, so that a machine that slows down or speeds up during the
-/// benchmark affects them all alike. Returns each command's median wall time, in the order
+/// benchmark affects them all alike. The rounds take the commands in every order in turn
+/// ([`nth_order`]), so that each follows each of the others about equally often: what ran
+/// just before matters here (a command run right after `wasmtime` took 0.2 ms less than the
+/// same command run right after ours). Returns each command's median wall time, in the order
 /// given. Output goes nowhere; a failing run stops the benchmark with its standard error.
 pub fn time_rounds(
     runs: usize,
@@ -77,7 +80,8 @@ pub fn time_rounds(
 ) -> Result<Vec<Duration>> {
     let mut times = vec![Vec::with_capacity(runs); commands.len()];
     for round in 0..=runs {
-        for ((what, make), times) in commands.iter().zip(&mut times) {
+        for i in nth_order(commands.len(), round) {
+            let ((what, make), times) = (&commands[i], &mut times[i]);
             let mut cmd = make();
             cmd.stdout(Stdio::null()).stderr(Stdio::piped());
             let start = Instant::now();
@@ -100,6 +104,20 @@ pub fn time_rounds(
             t[t.len() / 2]
         })
         .collect())
+}
+
+/// The `k`-th (cycling) of the orders of `0..n`, all `n!` of them in lexicographic order.
+pub fn nth_order(n: usize, k: usize) -> Vec<usize> {
+    let orders: usize = (1..=n).product();
+    let mut k = k % orders;
+    let mut left: Vec<usize> = (0..n).collect();
+    let mut order = Vec::with_capacity(n);
+    for place in (0..n).rev() {
+        let block: usize = (1..=place).product();
+        order.push(left.remove(k / block));
+        k %= block;
+    }
+    order
 }
 
 /// Builds the example guests for `wasm32-wasip2` (release) into `<target>/guests` and returns
@@ -154,4 +172,34 @@ pub fn embedded_component(binary: &Path) -> Result<PathBuf> {
         out.display(),
         binary.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nth_order;
+
+    #[test]
+    fn rounds_take_every_order_in_turn() {
+        let orders: Vec<Vec<usize>> = (0..6).map(|k| nth_order(3, k)).collect();
+        let mut distinct = orders.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6, "{orders:?}");
+        assert_eq!(orders[0], [0, 1, 2]);
+        assert_eq!(nth_order(3, 6), orders[0], "cycles");
+        // Over a cycle, each command comes right before each other one equally often.
+        let mut before = [[0; 3]; 3];
+        for order in &orders {
+            for pair in order.windows(2) {
+                before[pair[0]][pair[1]] += 1;
+            }
+        }
+        for (a, row) in before.iter().enumerate() {
+            for (b, &n) in row.iter().enumerate() {
+                assert_eq!(n, if a == b { 0 } else { 2 }, "{before:?}");
+            }
+        }
+        assert_eq!(nth_order(1, 5), [0]);
+        assert!(nth_order(0, 3).is_empty());
+    }
 }

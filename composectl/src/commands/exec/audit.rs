@@ -83,7 +83,7 @@ impl AuditArgs {
 pub fn signature(
     log: &AuditLog,
     plan: &Plan,
-    component: &Hashed,
+    component: &Hashed<impl AsRef<[u8]>>,
     checked: &Result<Vec<String>, compose_trust::TrustError>,
 ) -> Result<()> {
     let (kind, detail) = match checked {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -159,9 +160,8 @@ impl ExecCommand {
                 if let Some(s) = store {
                     runtime = runtime.with_cache(s.clone());
                 }
-                let ran =
-                    Composition::new_hashed(runtime, plan, component.borrowed(), host.clone())
-                        .and_then(|c| c.run_to_exit(&args));
+                let ran = Composition::new_hashed(runtime, plan, component.clone(), host.clone())
+                    .and_then(|c| c.run_to_exit(&args));
                 let ran = resolved.close_log(ran);
                 match ran {
                     Ok(code) => {
@@ -199,7 +199,7 @@ impl ExecCommand {
                 // The server compiles for its own (pooling) engine; this runtime only checks.
                 let served = Runtime::new(&plan.policy)
                     .and_then(|rt| {
-                        Composition::new_hashed(rt, plan, component.borrowed(), host.clone())
+                        Composition::new_hashed(rt, plan, component.clone(), host.clone())
                     })
                     .and_then(|c| c.serve(&options))
                     .and_then(|server| {
@@ -226,7 +226,7 @@ impl ExecCommand {
 struct Resolved {
     plan: Plan,
     /// Hashed once: the signature check and the compiled-code cache share the digest.
-    component: Hashed,
+    component: Hashed<Arc<[u8]>>,
     host: HostPolicy,
     store: Option<BlobStore>,
     /// The audit log the plan names, closed (flushed, its thread joined) before exiting.
@@ -306,8 +306,9 @@ impl Input {
             .map(BlobStore::new)
             .or_else(BlobStore::default_location);
         let plan_arg = plan.is_some();
-        // Read once: a `.wasm` input is then the component itself.
-        let wasm = std::fs::read(&input)
+        // Read once: a `.wasm` input is then the component itself (read into memory the run
+        // can share, so it is not copied again).
+        let wasm = compose_model::blobs::read_shared(&input)
             .ok()
             .filter(|b| b.starts_with(b"\0asm"));
         let is_wasm = wasm.is_some();
@@ -362,7 +363,7 @@ impl Input {
                 Ok(e) => {
                     // Emitted here, so the plan's input signatures were just checked.
                     host = host.inputs_checked_at_emit();
-                    (p, e.bytes)
+                    (p, e.bytes.into())
                 }
                 Err(e) => {
                     out.refused(&e.render(), e.source.as_deref(), &e.diagnostics)?;
