@@ -20,7 +20,8 @@ use crate::source::Resolved;
 /// core modules, so that checking the output need not check the code of those it has found
 /// valid by then (`validate`); and whichever thread is free first runs `beside` on the
 /// output's bytes (the caller's work that needs them but not their validity, such as hashing
-/// them). `beside`'s result is returned with the bytes.
+/// them, or writing them to temporary files to put in place once valid). `beside`'s result is
+/// returned with the bytes; when the output is not valid, it is dropped before this returns.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
@@ -73,18 +74,30 @@ where
     })();
     checked.stop(); // (the helper's findings are of no more use)
     drop(give_output);
-    let bytes = composed?;
     let mine = beside.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let besides = match mine {
-        Some(work) => work(&bytes), // (the helper was not free in time)
-        None => take_result
-            .recv()
-            .expect("the helper, having taken `beside`, runs it to the end"),
-    };
+    let besides = settle(mine, composed.as_ref().ok().map(|b| &b[..]), &take_result);
+    let bytes = composed?;
+    let besides = besides.expect("the helper, having taken `beside`, runs it to the end");
     // The helper may still hold its share of the bytes (it lets go at once): then they are
     // copied.
     let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
     Ok((bytes, besides))
+}
+
+/// `beside`'s result: run here if the helper has not taken it (`mine`) and the output is valid
+/// (`valid`); the helper's otherwise, waited for even when the output is not valid, so that
+/// what it made (files written to be put in place once valid) is dropped before [`compose`]
+/// returns, not left to a thread that may outlive the process.
+fn settle<R>(
+    mine: Option<impl FnOnce(&[u8]) -> R>,
+    valid: Option<&[u8]>,
+    helpers: &mpsc::Receiver<R>,
+) -> Option<R> {
+    match (mine, valid) {
+        (Some(work), Some(bytes)) => Some(work(bytes)), // (the helper was not free in time)
+        (Some(_), None) => None,
+        (None, _) => helpers.recv().ok(),
+    }
 }
 
 /// The composition's bytes, not yet validated as a whole ([`compose`]).
@@ -234,4 +247,55 @@ fn record_plan(component: &mut Vec<u8>, plan_cbor: &[u8]) {
         data: plan_cbor.into(),
     };
     section.append_to_component(component);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration;
+
+    /// What `beside` made: a temporary file, say. Dropping it is what matters.
+    struct Made(Arc<AtomicBool>);
+
+    impl Drop for Made {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// When the helper has taken `beside` and the output turns out not valid, what it makes
+    /// is dropped before `compose` would return, however late the helper is.
+    #[test]
+    fn what_the_helper_makes_is_dropped_before_a_failure_returns() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (give, take) = mpsc::sync_channel(1);
+        let late = {
+            let dropped = Arc::clone(&dropped);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                give.send(Made(dropped)).unwrap();
+            })
+        };
+        let none: Option<fn(&[u8]) -> Made> = None;
+        let result = super::settle(none, None, &take);
+        drop(result);
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "returned before the helper was done"
+        );
+        late.join().unwrap();
+    }
+
+    /// `beside` not taken by the helper runs here for a valid output only.
+    #[test]
+    fn beside_runs_here_only_for_a_valid_output() {
+        let (_give, take) = mpsc::sync_channel::<usize>(1);
+        assert_eq!(
+            super::settle(Some(|b: &[u8]| b.len()), Some(b"abc"), &take),
+            Some(3)
+        );
+        let never = |_: &[u8]| -> usize { panic!("run for an output that is not valid") };
+        assert_eq!(super::settle(Some(never), None, &take), None);
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use compose_model::Digest;
+use compose_model::blobs::Prepared;
 use compose_model::plan::{self, Diagnostic, Plan};
 
 use crate::checks::{check, pins_wit_ids};
@@ -41,13 +42,35 @@ const EMIT_VERSION: &str = "emit:v2";
 
 /// Reads a plan file (TOML or canonical CBOR) and emits its composition.
 pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
+    emit_file(plan_path, options, None).map(|(emitted, _)| emitted)
+}
+
+/// [`emit`], for a caller that writes the composed component to `output`: it is written to a
+/// temporary file beside `output` while it is validated (a cold emit's last step), and
+/// returned with the result. [`Prepared::commit`] puts it in place; dropping it removes it.
+/// If it could not be written, the error is returned in its place (the caller may write
+/// `Emitted::bytes` itself, and report what fails). The output's folder is created if need be.
+pub fn emit_prepared(
+    plan_path: &Path,
+    options: &EmitOptions,
+    output: &Path,
+) -> Result<(Emitted, std::io::Result<Prepared>), EmitError> {
+    let (emitted, prepared) = emit_file(plan_path, options, Some(output))?;
+    Ok((emitted, prepared.expect("asked for")))
+}
+
+fn emit_file(
+    plan_path: &Path,
+    options: &EmitOptions,
+    output: Option<&Path>,
+) -> Result<(Emitted, Option<std::io::Result<Prepared>>), EmitError> {
     let file = plan_path.display().to_string();
     let read = crate::plan_file::read_plan(plan_path)?;
     let base = plan_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    emit_plan(&read.plan, &base, options).map_err(|mut e| {
+    emit_inner(&read.plan, &base, options, output).map_err(|mut e| {
         read.locate(&mut e.diagnostics);
         e.file = file;
         e.source = read.source.clone();
@@ -57,6 +80,16 @@ pub fn emit(plan_path: &Path, options: &EmitOptions) -> Result<Emitted, EmitErro
 
 /// Emits the composition of a checked plan; relative paths resolve against `base`.
 pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emitted, EmitError> {
+    emit_inner(plan, base, options, None).map(|(emitted, _)| emitted)
+}
+
+/// [`emit_plan`], preparing the output file (`output`) as [`emit_prepared`] says.
+fn emit_inner(
+    plan: &Plan,
+    base: &Path,
+    options: &EmitOptions,
+    output: Option<&Path>,
+) -> Result<(Emitted, Option<std::io::Result<Prepared>>), EmitError> {
     let fail = |d: Vec<Diagnostic>| EmitError::new("plan", None, d);
     // What this host cannot enforce is refused before anything is built or written.
     let unsupported = plan::unsupported(plan);
@@ -91,7 +124,8 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
     if let Some(store) = options.cache.as_ref().filter(|_| options.use_cache)
         && let Some((digest, bytes)) = store.get_key("emit", &emit_key)
     {
-        return Ok(Emitted {
+        let prepared = output.map(|o| prepare_output(o, &bytes));
+        let emitted = Emitted {
             bytes,
             digest,
             plan_digest: Digest::of(&plan_cbor),
@@ -100,12 +134,15 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             inputs,
             files,
             interfaces,
-        });
+        };
+        return Ok((emitted, prepared));
     }
-    // Beside the output's validation (`compose`): its digest, and the inputs refreshed in the
-    // store, so `blob` sources can name them later (each distinct one once). The output is
-    // stored only once it is valid, below.
+    // Beside the output's validation (`compose`): its digest; the inputs refreshed in the
+    // store, so `blob` sources can name them later (each distinct one once); and the output
+    // written to temporary files, its store entry and the caller's `output`, put in place
+    // below only once it is found valid (dropped, so removed, otherwise).
     let store = options.cache.clone();
+    let output_file = output.map(Path::to_path_buf);
     let mut stored = std::collections::BTreeSet::new();
     let to_store: Vec<_> = resolved
         .values()
@@ -113,14 +150,17 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         .map(|r| (std::sync::Arc::clone(&r.bytes), r.digest))
         .collect();
     let beside = move |bytes: &[u8]| {
-        if let Some(store) = &store {
+        let digest = Digest::of(bytes);
+        let entry = store.map(|store| {
             for (input, digest) in &to_store {
                 let _ = store.put_known(input, digest);
             }
-        }
-        Digest::of(bytes)
+            store.prepare_known(bytes, &digest)
+        });
+        let file = output_file.map(|o| prepare_output(&o, bytes));
+        (digest, entry, file)
     };
-    let (bytes, digest) = if pins_wit_ids(plan) {
+    let (bytes, (digest, entry, prepared)) = if pins_wit_ids(plan) {
         // The WIT checks are needed whatever happens (the plan pins identities). They and the
         // composition are independent: run them side by side, and report the checks' findings
         // first (they say more than a failed composition does).
@@ -153,12 +193,18 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
             }
         }
     };
+    // Valid: stored (unless held already, or its entry could not be written).
+    let stored = match entry {
+        Some(Ok(None)) => true,
+        Some(Ok(Some(prepared))) => prepared.commit().is_ok(),
+        Some(Err(_)) | None => false,
+    };
     if let Some(store) = &options.cache
-        && store.put_known(&bytes, &digest).is_ok()
+        && stored
     {
         let _ = store.set_key("emit", &emit_key, &digest);
     }
-    Ok(Emitted {
+    let emitted = Emitted {
         bytes,
         digest,
         plan_digest: Digest::of(&plan_cbor),
@@ -167,7 +213,17 @@ pub fn emit_plan(plan: &Plan, base: &Path, options: &EmitOptions) -> Result<Emit
         inputs,
         files,
         interfaces,
-    })
+    };
+    Ok((emitted, prepared))
+}
+
+/// The composed component written to a temporary file beside `output` (its folder created if
+/// need be), to be put in place by the caller.
+fn prepare_output(output: &Path, bytes: &[u8]) -> std::io::Result<Prepared> {
+    if let Some(folder) = output.parent().filter(|f| !f.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    compose_model::blobs::prepare_rebuildable(output, bytes)
 }
 
 /// H(canonical plan ‖ each component's name and digest ‖ emitter version).

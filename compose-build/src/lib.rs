@@ -49,7 +49,7 @@ mod validate;
 pub use bundle::Bundle;
 pub use compose_model::blobs::BlobStore;
 pub use config::{CompileError, Compiled, Config, compile};
-pub use emit::{Emitted, emit, emit_plan};
+pub use emit::{Emitted, emit, emit_plan, emit_prepared};
 pub use error::{EmitError, GuestBuildError, PrecompileError};
 pub use guest::build_guests;
 pub use options::EmitOptions;

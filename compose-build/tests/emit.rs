@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use compose_build::{BlobStore, EmitOptions, emit};
+use compose_build::{BlobStore, EmitOptions, emit, emit_prepared};
 use compose_model::Code;
 
 fn root() -> PathBuf {
@@ -257,6 +257,65 @@ fn an_input_whose_code_is_not_valid_is_refused() {
         "{:?}",
         err.diagnostics[0].message
     );
+    // The output, written to temporary files while it is validated (its store entry, the
+    // file asked for), leaves nothing behind: whichever thread wrote them, they are gone
+    // when emit returns.
+    let cache = tempfile::tempdir().unwrap();
+    let options = EmitOptions::default().cache(BlobStore::new(cache.path()), true);
+    let out = tempfile::tempdir().unwrap();
+    for _ in 0..10 {
+        let err = emit_prepared(
+            &dir.path().join("compose.toml"),
+            &options,
+            &out.path().join("out/composed.wasm"),
+        )
+        .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, Code::EmitInvalidComponent);
+        let left: Vec<_> = std::fs::read_dir(out.path().join("out"))
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(!cache.path().join("keys").exists(), "no emit key set");
+    }
+    // Only the inputs were stored (under their digests, as a valid emit stores them).
+    let stored = std::fs::read_dir(cache.path().join("blobs/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 3);
+}
+
+/// The output asked for is written while it is validated and appears only when committed;
+/// so for a cache hit. What it holds is the emitted bytes.
+#[test]
+fn a_prepared_output_appears_when_committed() {
+    let dir = checkout(CHAIN);
+    let cache = tempfile::tempdir().unwrap();
+    let options = EmitOptions::default().cache(BlobStore::new(cache.path()), true);
+    let out = dir.path().join("new folder/composed.wasm");
+    for cached in [false, true] {
+        let (emitted, prepared) =
+            emit_prepared(&dir.path().join("compose.toml"), &options, &out).unwrap();
+        assert_eq!(emitted.cached, cached);
+        let prepared = prepared.unwrap();
+        assert_eq!(prepared.path(), out);
+        if cached {
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                emitted.bytes,
+                "the cold one's"
+            );
+            std::fs::write(&out, b"old").unwrap();
+        } else {
+            assert!(!out.exists());
+        }
+        prepared.commit().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), emitted.bytes);
+        let names: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["composed.wasm"]);
+    }
 }
 
 /// A greeter built from other WIT: `greet` takes a number. Wiring the app to it is a shape

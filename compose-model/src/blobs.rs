@@ -81,12 +81,26 @@ impl BlobStore {
     /// is not computed again). An entry already stored is kept only if it holds exactly these
     /// bytes (compared, not re-hashed); anything else there is replaced.
     pub fn put_known(&self, bytes: &[u8], digest: &Digest) -> std::io::Result<()> {
+        self.prepare_known(bytes, digest)?
+            .map_or(Ok(()), Prepared::commit)
+    }
+
+    /// [`BlobStore::put_known`] in two steps: the entry written to a temporary file now, put
+    /// in place by [`Prepared::commit`] (dropping it instead removes it). `None` when the
+    /// store holds exactly these bytes already. For bytes that may only be stored once
+    /// checked, written while they are checked.
+    pub fn prepare_known(
+        &self,
+        bytes: &[u8],
+        digest: &Digest,
+    ) -> std::io::Result<Option<Prepared>> {
         let path = self.blob_path(digest);
         if holds_exactly(&path, bytes) {
-            return Ok(());
+            return Ok(None);
         }
         std::fs::create_dir_all(folder_of(&path))?;
-        replace(write_temporary(&path, bytes, Access::Private)?, &path)
+        let tmp = write_temporary(&path, bytes, Access::Private)?;
+        Ok(Some(Prepared { tmp, path }))
     }
 
     /// The bytes with this digest, if stored and intact. A blob whose bytes no longer match
@@ -227,7 +241,39 @@ pub fn read_shared(path: &Path) -> std::io::Result<std::sync::Arc<[u8]>> {
 /// programs that forget `fsync`; this output does not need that, and it costs more than the
 /// rest of writing it (0.1–0.2 ms for 100 KiB). Swapping is as atomic for readers as renaming.
 pub fn write_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    replace(write_temporary(path, bytes, Access::Shared)?, path)
+    prepare_rebuildable(path, bytes)?.commit()
+}
+
+/// [`write_rebuildable`] in two steps: the file written to a temporary file beside `path` now,
+/// put in place by [`Prepared::commit`] (dropping it instead removes it). For an output that
+/// may only appear once checked, written while it is checked. The folder must exist.
+pub fn prepare_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<Prepared> {
+    let tmp = write_temporary(path, bytes, Access::Shared)?;
+    Ok(Prepared {
+        tmp,
+        path: path.to_path_buf(),
+    })
+}
+
+/// A file written under a temporary name beside where it goes ([`prepare_rebuildable`],
+/// [`BlobStore::prepare_known`]): [`Prepared::commit`] puts it in place; dropping it removes
+/// it, leaving what was there before.
+#[derive(Debug)]
+pub struct Prepared {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Prepared {
+    /// Where it goes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Puts the file in place, atomically, as [`write_rebuildable`] does.
+    pub fn commit(self) -> std::io::Result<()> {
+        replace(self.tmp, &self.path)
+    }
 }
 
 /// Who may read a written file.
@@ -446,6 +492,43 @@ mod tests {
         store.set_key("emit", &key, &d).unwrap();
         store.set_key("emit", &key, &d).unwrap();
         assert_eq!(store.get_key("emit", &key).unwrap().0, d);
+    }
+
+    /// A prepared file is nowhere to be seen where it goes until committed, and dropping it
+    /// leaves nothing behind; so for a prepared store entry.
+    #[test]
+    fn prepared_files_appear_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.wasm");
+        std::fs::write(&out, b"old").unwrap();
+        let dropped = super::prepare_rebuildable(&out, b"never").unwrap();
+        assert_eq!(dropped.path(), out);
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        drop(dropped);
+        assert_eq!(names(dir.path()), ["out.wasm"]);
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        let kept = super::prepare_rebuildable(&out, b"new").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        kept.commit().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(names(dir.path()), ["out.wasm"]);
+
+        let store = BlobStore::new(dir.path().join("store"));
+        let d = crate::Digest::of(b"checked");
+        drop(store.prepare_known(b"checked", &d).unwrap().unwrap());
+        assert_eq!(store.get(&d), None);
+        assert!(names(&dir.path().join("store/blobs/sha256")).is_empty());
+        store
+            .prepare_known(b"checked", &d)
+            .unwrap()
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(store.get(&d).as_deref(), Some(&b"checked"[..]));
+        assert!(
+            store.prepare_known(b"checked", &d).unwrap().is_none(),
+            "held already"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use compose_build::{BlobStore, EmitOptions};
 
@@ -130,7 +130,8 @@ impl EmitCommand {
         }
         options = options.provenance(provenance.is_some());
         let start = Instant::now();
-        let emitted = match compose_build::emit(&plan, &options) {
+        // The output is written beside its validation, to a temporary file put in place below.
+        let (emitted, prepared) = match compose_build::emit_prepared(&plan, &options, &output) {
             Ok(e) => e,
             Err(e) => {
                 let n = e.diagnostics.len();
@@ -171,7 +172,13 @@ impl EmitCommand {
         };
         // The provenance and the signature are made again by the same command, like the
         // component: written atomically, without waiting for the disk (see `write_rebuildable`).
-        io::write_rebuildable(&output, &emitted.bytes)?;
+        match prepared {
+            Ok(prepared) => prepared
+                .commit()
+                .with_context(|| format!("failed to write `{}`", output.display()))?,
+            // (written again, to report what fails the usual way)
+            Err(_) => io::write_rebuildable(&output, &emitted.bytes)?,
+        }
         if let (Some(file), Some(bytes)) = (&provenance, &provenance_bytes) {
             io::write_rebuildable(file, bytes)?;
         }
