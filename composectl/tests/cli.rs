@@ -904,3 +904,45 @@ fn the_quick_starts_cbor_plans_are_their_toml_encoded_and_build_from_the_reposit
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "Hello, World!\n");
 }
+
+/// An output that cannot be written is reported with its path, exits 2 (a file that could
+/// not be written, E0902) and leaves nothing
+/// behind: the composed component is written beside its validation, to a temporary file
+/// that is put in place only at the end.
+#[test]
+fn an_output_that_cannot_be_written_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"a file").unwrap();
+    let emit = |out: &Path| {
+        composectl(&[
+            "emit",
+            "build",
+            guests_dir().join("hello.toml").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--guest-target-dir",
+            target.to_str().unwrap(),
+            "--no-cache",
+            "--cache-dir",
+            dir.path().join("c").to_str().unwrap(),
+        ])
+    };
+    let o = emit(&blocker.join("hello.wasm"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("failed to create the folder") && stderr(&o).contains("not-a-folder"),
+        "{}",
+        stderr(&o)
+    );
+    // A folder that exists: the output appears, and nothing else does.
+    let out = dir.path().join("out/hello.wasm");
+    let o = emit(&out);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["hello.wasm"]);
+}
