@@ -21,6 +21,21 @@
 //!     .unwrap();
 //! std::fs::write("composed.wasm", &emitted.bytes).unwrap();
 //! ```
+//!
+//! Or, writing the output while it is validated ([`emit_prepared`]; it appears when committed):
+//!
+//! ```no_run
+//! let options = compose_build::EmitOptions::default();
+//! let (emitted, prepared) = compose_build::emit_prepared(
+//!     std::path::Path::new("compose.toml"),
+//!     &options,
+//!     std::path::Path::new("composed.wasm"),
+//! )
+//! .map_err(|e| e.render())
+//! .unwrap();
+//! prepared.and_then(|p| p.commit()).unwrap();
+//! # let _ = emitted;
+//! ```
 #![deny(missing_docs)]
 // The examples are build scripts, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]

@@ -111,6 +111,11 @@ pub fn run(base: &str, new: &str) -> Result<()> {
 
     let work = tempfile::tempdir()?;
     let dir = work.path();
+    // Fresh copies of both builds (`util::fresh_copies`: a binary written long ago starts
+    // slower here than a fresh copy of the same bytes), in folders of their own (both are
+    // called `composectl`).
+    let [base] = util::fresh_copies(&dir.join("base"), [&base])?;
+    let [new] = util::fresh_copies(&dir.join("new"), [&new])?;
     let hello = dir.join("hello.toml");
     std::fs::write(
         &hello,

@@ -48,7 +48,8 @@ pub fn ensure(peer: &Peer) -> Result<PathBuf> {
     })
 }
 
-fn find(bin: &str) -> Option<PathBuf> {
+/// Where `bin` is: on `PATH`, else in cargo's bin folder.
+pub fn find(bin: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
