@@ -56,8 +56,10 @@ pub struct Policy {
     pub(crate) signers: Vec<Accepted>,
     pub(crate) threshold: usize,
     root_digest: Option<Digest>,
-    pub(crate) has_root: bool,
-    pub(crate) verifier: Verifier,
+    /// Sigstore's verifier for the trusted root; `None` without one, when no keyless
+    /// signature (or keyed bundle's log entry) can be checked, so none is built (making one,
+    /// even for a root with no authorities, cost a keyed check a fifth of its time).
+    pub(crate) verifier: Option<Verifier>,
     pub(crate) plan: Option<Digest>,
 }
 
@@ -72,11 +74,6 @@ impl std::fmt::Debug for Policy {
     }
 }
 
-/// A trusted root with no authorities, for keyed checks: it can vouch for nothing, so nothing
-/// keyless verifies against it.
-const EMPTY_ROOT: &str =
-    r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#;
-
 impl Policy {
     /// Any one of `signers` must have signed (`threshold` 1). Keyless signers need
     /// [`Policy::trusted_root`]. A signer listed twice (the same key inline and by file, say)
@@ -87,14 +84,11 @@ impl Policy {
             .into_iter()
             .filter(|s| seen.insert(s.describe()))
             .collect();
-        let root = sigstore_trust_root::TrustedRoot::from_json(EMPTY_ROOT)
-            .map_err(|e| TrustError::new(Code::TrustBadTrustedRoot, e.to_string()))?;
         Ok(Policy {
             signers,
             threshold: 1,
             root_digest: None,
-            has_root: false,
-            verifier: verifier(&root)?,
+            verifier: None,
             plan: None,
         })
     }
@@ -116,9 +110,8 @@ impl Policy {
 
     /// Verifies keyless signatures (and keyed bundles' log entries) against `root`.
     pub fn trusted_root(mut self, root: &TrustedRoot) -> Result<Policy, TrustError> {
-        self.verifier = verifier(&root.root)?;
+        self.verifier = Some(verifier(&root.root)?);
         self.root_digest = Some(root.digest);
-        self.has_root = true;
         Ok(self)
     }
 

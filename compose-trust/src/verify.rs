@@ -313,19 +313,19 @@ fn check_bundle(
                     "the bundle is keyless (a Fulcio certificate), but only keys are accepted",
                 );
             }
-            if !policy.has_root {
+            let Some(verifier) = &policy.verifier else {
                 return fail(
                     Code::TrustNoTrustedRoot,
                     "the bundle is keyless (a Fulcio certificate), and no trusted root was given; there is no built-in one: pass `--trusted-root trusted_root.json`",
                 );
-            }
+            };
             let mut last = None;
             for (i, s) in policy.signers.iter().enumerate() {
                 let Accepted::Identity { identity, issuer } = s else {
                     continue;
                 };
                 let p = VerificationPolicy::new(identity.as_str(), issuer.as_str());
-                match policy.verifier.verify(artifact.bytes(), &bundle, &p) {
+                match verifier.verify(artifact.bytes(), &bundle, &p) {
                     Ok(_) => who.push(i),
                     Err(e) => last = Some(e),
                 }
@@ -374,10 +374,9 @@ fn keyed(
             .timestamp_verification_data
             .rfc3161_timestamps
             .is_empty();
-    if has_evidence && policy.has_root {
+    if has_evidence && let Some(verifier) = &policy.verifier {
         let p = PublicKeyVerificationPolicy::new(key.sigstore().clone());
-        return policy
-            .verifier
+        return verifier
             .verify(artifact.bytes(), bundle, &p)
             .map(|_| ())
             .map_err(|e| (classify(&e, Code::TrustUnknownSigner), e.to_string()));
