@@ -213,20 +213,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// A file's bytes, read straight into shared memory (emit's inputs, `exec run`'s component):
 /// reading into a `Vec` first and then moving them into an `Arc` copies them once more, into
 /// fresh memory (a page fault per 4 KiB, some 30 for a 100 KiB component, in a command of a
-/// few milliseconds). A file that does not hold as many bytes as its length says (one that
-/// changes while it is read, or a `/proc` file) is read again the ordinary way.
+/// few milliseconds). A file that does not hold as many bytes as its length says (a pipe, a
+/// `/proc` file, one that changes while it is read) is read to its end from the same handle,
+/// and its bytes copied once more.
 pub fn read_shared(path: &Path) -> std::io::Result<std::sync::Arc<[u8]>> {
-    use std::io::Read;
+    use std::io::{ErrorKind, Read};
     let mut file = std::fs::File::open(path)?;
-    if let Ok(len) = usize::try_from(file.metadata()?.len()) {
-        // (collected from a counted iterator: allocated once, in place)
-        let mut bytes: std::sync::Arc<[u8]> = std::iter::repeat_n(0, len).collect();
-        let whole = std::sync::Arc::get_mut(&mut bytes).expect("not shared yet");
-        if file.read_exact(whole).is_ok() && file.read(&mut [0]).is_ok_and(|n| n == 0) {
-            return Ok(bytes);
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+    // (collected from a counted iterator: allocated once, in place)
+    let mut bytes: std::sync::Arc<[u8]> = std::iter::repeat_n(0, len).collect();
+    let whole = std::sync::Arc::get_mut(&mut bytes).expect("not shared yet");
+    let mut filled = 0;
+    let mut past = [0u8; 1];
+    let over = loop {
+        let into = if filled < len {
+            &mut whole[filled..]
+        } else {
+            &mut past[..]
+        };
+        match file.read(into) {
+            Ok(0) => break 0,
+            Ok(n) if filled < len => filled += n,
+            Ok(n) => break n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
+    };
+    if filled == len && over == 0 {
+        return Ok(bytes);
     }
-    Ok(std::fs::read(path)?.into())
+    let mut all = whole[..filled].to_vec();
+    all.extend_from_slice(&past[..over]);
+    file.read_to_end(&mut all)?;
+    Ok(all.into())
 }
 
 /// Writes a file that can be made again from its inputs (a build output): atomically, so
@@ -544,6 +563,17 @@ mod tests {
         if cfg!(target_os = "linux") {
             let status = super::read_shared(std::path::Path::new("/proc/self/status")).unwrap();
             assert!(status.starts_with(b"Name:"), "{status:?}");
+            // A pipe (`composectl exec run /dev/stdin`): its length says 0, and what is read to
+            // find out that it holds more is kept (a pipe cannot be read again).
+            use std::io::Write;
+            use std::os::fd::AsRawFd;
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            let sent = bytes.clone();
+            let writing = std::thread::spawn(move || writer.write_all(&sent).unwrap());
+            let fd = format!("/proc/self/fd/{}", reader.as_raw_fd());
+            let piped = super::read_shared(std::path::Path::new(&fd)).unwrap();
+            writing.join().unwrap();
+            assert_eq!(&*piped, &bytes[..]);
         }
         assert!(super::read_shared(&dir.path().join("missing")).is_err());
     }
