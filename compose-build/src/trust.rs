@@ -122,7 +122,11 @@ pub(crate) fn check_signatures(
             found.store(store, &input.digest);
         }
         if let Err(e) = compose_trust::cache::verify(
-            options.cache.as_ref().filter(|_| options.use_cache),
+            options
+                .cache
+                .as_ref()
+                .filter(|_| options.use_cache)
+                .and_then(compose_model::blobs::BlobStore::private),
             name,
             &Artifact::new(&input.bytes),
             &found.bundles,

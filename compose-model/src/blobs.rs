@@ -59,6 +59,13 @@ impl BlobStore {
         self.root.exists() && dirs.iter().all(|d| private(d))
     }
 
+    /// This store, if it is private ([`BlobStore::is_private`]) now: what code that may trust
+    /// only what this user wrote takes (a verification cache, compiled code run under a
+    /// signature requirement). Asked once, the answer serves the whole command.
+    pub fn private(&self) -> Option<Private<'_>> {
+        self.is_private().then_some(Private(self))
+    }
+
     fn blob_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("blobs/sha256").join(hex(digest))
     }
@@ -274,6 +281,17 @@ pub fn prepare_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<Prepare
     })
 }
 
+/// A store found private when this was made ([`BlobStore::private`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Private<'s>(&'s BlobStore);
+
+impl<'s> Private<'s> {
+    /// The store.
+    pub fn store(self) -> &'s BlobStore {
+        self.0
+    }
+}
+
 /// A file written under a temporary name beside where it goes ([`prepare_rebuildable`],
 /// [`BlobStore::prepare_known`]): [`Prepared::commit`] puts it in place; dropping it removes
 /// it, leaving what was there before.
@@ -380,11 +398,13 @@ mod tests {
             let before = std::fs::metadata(&p).unwrap().permissions();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
             assert!(!store.is_private(), "{sub} writable by all");
+            assert!(store.private().is_none(), "{sub}: no proof of privacy");
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o775)).unwrap();
             assert!(!store.is_private(), "{sub} writable by the group");
             std::fs::set_permissions(&p, before).unwrap();
         }
         assert!(store.is_private());
+        assert_eq!(store.private().unwrap().store().root(), store.root());
     }
 
     #[test]

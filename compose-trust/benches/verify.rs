@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
     };
     let warm = |policy: &Policy| {
         compose_trust::cache::verify(
-            Some(&store),
+            store.private(),
             "c",
             &compose_trust::Artifact::new(&component),
             &dsse,

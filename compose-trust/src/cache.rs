@@ -7,11 +7,12 @@
 //! found again only for the same bytes, the same bundles and the same policy.
 //!
 //! Only successes are kept (a refusal is checked again, so its message is always current), and
-//! only in a store that no one but this user can change ([`BlobStore::is_private`]): whoever
+//! only in a store that no one but this user can change
+//! ([`compose_model::blobs::BlobStore::is_private`]): whoever
 //! can write the entry could otherwise vouch for anything.
 
 use compose_model::Digest;
-use compose_model::blobs::BlobStore;
+use compose_model::blobs::Private;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrustError;
@@ -22,16 +23,16 @@ use crate::verify::{self, Artifact, BundleFile, Policy, Verified};
 const KIND: &str = "verify";
 
 /// [`verify::verify`], answered from `store` when these very bytes, bundles and policy
-/// verified before. `store` is used (read or written) only when it is private.
+/// verified before. Only a store found private is taken (`BlobStore::private`).
 pub fn verify(
-    store: Option<&BlobStore>,
+    store: Option<Private<'_>>,
     subject: &str,
     artifact: &Artifact,
     bundles: &[BundleFile],
     searched: &str,
     policy: &Policy,
 ) -> Result<Verified, TrustError> {
-    let Some(store) = store.filter(|s| s.is_private()) else {
+    let Some(store) = store.map(Private::store) else {
         return verify::verify(subject, artifact, bundles, searched, policy);
     };
     let key = key(artifact, bundles, policy);

@@ -98,7 +98,7 @@ fn cached(
     policy: &Policy,
 ) -> Result<compose_trust::Verified, Code> {
     cache::verify(
-        Some(store),
+        store.private(),
         "c.wasm",
         &Artifact::new(artifact),
         bundles,

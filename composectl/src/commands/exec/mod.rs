@@ -399,6 +399,14 @@ impl Input {
         if let Some(log) = &log {
             host = host.audit_log(log.clone());
         }
+        // Whether only this user can change the store, asked once: it decides both whether a
+        // verification that succeeded before is believed and whether compiled code is taken
+        // from the store under a signature requirement.
+        let private = match &store {
+            Some(s) if trust.require_signature => s.private(),
+            _ => None,
+        };
+        let store_private = private.is_some();
         if trust.require_signature {
             let wasm_input = is_wasm.then_some(input.as_path());
             let plan_given = !is_wasm || plan_arg;
@@ -407,7 +415,7 @@ impl Input {
                 component.borrowed(),
                 wasm_input,
                 plan_given.then_some(&plan),
-                store.as_ref(),
+                (store.as_ref(), private),
                 no_cache,
             );
             if let Some(log) = &log {
@@ -444,7 +452,7 @@ impl Input {
             host,
             // With a signature required, compiled code comes from the cache only when no one
             // but this user can change the cache; otherwise the verified component is compiled.
-            store: store.filter(|s| !no_cache && (!trust.require_signature || s.is_private())),
+            store: store.filter(|_| !no_cache && (!trust.require_signature || store_private)),
         }))
     }
 }

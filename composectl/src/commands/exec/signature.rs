@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use compose_build::BlobStore;
+use compose_model::blobs::Private;
 use compose_model::plan::Plan;
 
 use super::HostTrust;
@@ -10,13 +11,13 @@ use super::HostTrust;
 /// The host's requirement: `component` must be signed by a `--trust-key`, and when it runs
 /// under `plan`, by a composition statement that names that plan. Bundles are looked for in
 /// `store` too; unless `no_cache`, a result that verified before is taken from it when it is
-/// private (`compose_trust::cache`).
+/// private (`private`, the same store found private: `compose_trust::cache`).
 pub(super) fn host_signature(
     trust: &HostTrust,
     artifact: compose_trust::Artifact,
     wasm: Option<&Path>,
     plan: Option<&Plan>,
-    store: Option<&BlobStore>,
+    (store, private): (Option<&BlobStore>, Option<Private<'_>>),
     no_cache: bool,
 ) -> Result<Vec<String>, compose_trust::TrustError> {
     use compose_model::{Code, Digest};
@@ -52,7 +53,7 @@ pub(super) fn host_signature(
         |w| w.display().to_string(),
     );
     let verified = compose_trust::cache::verify(
-        store.filter(|_| !no_cache),
+        private.filter(|_| !no_cache),
         &name,
         &artifact,
         &found.bundles,
