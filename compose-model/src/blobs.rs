@@ -176,6 +176,17 @@ impl BlobStore {
     }
 }
 
+/// A store found private when this was made ([`BlobStore::private`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Private<'s>(&'s BlobStore);
+
+impl<'s> Private<'s> {
+    /// The store.
+    pub fn store(self) -> &'s BlobStore {
+        self.0
+    }
+}
+
 /// Whether the file at `path` holds exactly `bytes`. Compared a piece at a time through a
 /// small buffer on the stack: reading a stored blob whole into fresh memory cost a short
 /// command (a cold `emit build`, which refreshes every input and its output) a page fault per
@@ -279,17 +290,6 @@ pub fn prepare_rebuildable(path: &Path, bytes: &[u8]) -> std::io::Result<Prepare
         tmp,
         path: path.to_path_buf(),
     })
-}
-
-/// A store found private when this was made ([`BlobStore::private`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Private<'s>(&'s BlobStore);
-
-impl<'s> Private<'s> {
-    /// The store.
-    pub fn store(self) -> &'s BlobStore {
-        self.0
-    }
 }
 
 /// A file written under a temporary name beside where it goes ([`prepare_rebuildable`],

@@ -415,8 +415,8 @@ impl Input {
                 component.borrowed(),
                 wasm_input,
                 plan_given.then_some(&plan),
-                (store.as_ref(), private),
-                no_cache,
+                store.as_ref(),
+                private.filter(|_| !no_cache),
             );
             if let Some(log) = &log {
                 audit::signature(log, &plan, &component, &checked)?;

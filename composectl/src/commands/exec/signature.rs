@@ -10,15 +10,15 @@ use super::HostTrust;
 
 /// The host's requirement: `component` must be signed by a `--trust-key`, and when it runs
 /// under `plan`, by a composition statement that names that plan. Bundles are looked for in
-/// `store` too; unless `no_cache`, a result that verified before is taken from it when it is
-/// private (`private`, the same store found private: `compose_trust::cache`).
+/// `store` too; a result that verified before is taken from `cache`, that store when it was
+/// found private and the cache is not turned off (`compose_trust::cache`).
 pub(super) fn host_signature(
     trust: &HostTrust,
     artifact: compose_trust::Artifact,
     wasm: Option<&Path>,
     plan: Option<&Plan>,
-    (store, private): (Option<&BlobStore>, Option<Private<'_>>),
-    no_cache: bool,
+    store: Option<&BlobStore>,
+    cache: Option<Private<'_>>,
 ) -> Result<Vec<String>, compose_trust::TrustError> {
     use compose_model::{Code, Digest};
     use compose_trust::locate::{self, Found};
@@ -53,7 +53,7 @@ pub(super) fn host_signature(
         |w| w.display().to_string(),
     );
     let verified = compose_trust::cache::verify(
-        private.filter(|_| !no_cache),
+        cache,
         &name,
         &artifact,
         &found.bundles,
