@@ -1,16 +1,16 @@
 //! Checks of every component against the plan: declared exports exist with their ids, every
 //! import is bound (or is the host's), and every wire joins shapes that fit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use compose_model::Code;
 use compose_model::host::{Provided, host_package, same_interface};
 use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
-use compose_model::{Code, Digest};
 use compose_wit::check_subset;
 
 use crate::host_wit::{check_host_import, host_interface};
-use crate::source::Resolved;
+use crate::source::{Input, Resolved};
 use crate::surface::{Depth, Surface, surface};
 
 /// Whether the plan pins any canonical WIT identity (`wit = "sha256:…"` on an export or a
@@ -38,17 +38,17 @@ pub(crate) fn check(
 ) {
     // Components with the same bytes (one formatter instantiated many times) have the same
     // surface: read once.
-    let mut by_digest: HashMap<Digest, Rc<Surface>> = HashMap::new();
+    let mut read: Vec<(&Input, Rc<Surface>)> = Vec::new();
     let mut surfaces = BTreeMap::new();
     for (name, r) in resolved {
-        if let Some(s) = by_digest.get(&r.digest) {
+        if let Some((_, s)) = read.iter().find(|(i, _)| i.same_bytes(&r.input)) {
             surfaces.insert(name.clone(), Rc::clone(s));
             continue;
         }
         match surface(name, r, depth) {
             Ok(s) => {
                 let s = Rc::new(s);
-                by_digest.insert(r.digest, Rc::clone(&s));
+                read.push((&r.input, Rc::clone(&s)));
                 surfaces.insert(name.clone(), s);
             }
             Err(d) => diags.push(d),

@@ -1,7 +1,7 @@
 //! Composing resolved components into one with wasm-compose's composition graph, and
 //! validating the result.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use compose_model::Code;
@@ -9,7 +9,7 @@ use compose_model::host::same_interface;
 use compose_model::plan::{Binding, Diagnostic, Fix, FixValue, Plan, Syntax};
 use wasm_compose::graph::{CompositionGraph, EncodeOptions};
 
-use crate::source::Resolved;
+use crate::source::{Input, Resolved};
 
 /// Instantiates every component, connects every wire, exports the root component's exports
 /// and validates the result. Components are added in name order, so the output depends only
@@ -18,8 +18,9 @@ use crate::source::Resolved;
 /// A helper thread shares the work when it can, and this thread never waits for it to start
 /// (`beside::detach`): from the time it starts, the helper validates each distinct input's
 /// core modules, so that checking the output need not check the code of those it has found
-/// valid by then (`validate`); and whichever thread is free first runs `beside` on the
-/// output's bytes (the caller's work that needs them but not their validity, such as hashing
+/// valid by then (`validate`); then it hashes the inputs not hashed yet (`Input::digest`:
+/// the caller takes their digests afterwards); and whichever thread is free first runs
+/// `beside` on the output's bytes (the caller's work that needs them but not their validity, such as hashing
 /// them, or writing them to temporary files to put in place once valid). `beside`'s result is
 /// returned with the bytes; when the output is not valid, it is dropped before this returns.
 ///
@@ -35,12 +36,12 @@ where
     R: Send + 'static,
     B: FnOnce(&[u8]) -> R + Send + 'static,
 {
-    let mut distinct = std::collections::HashSet::new();
-    let inputs: Vec<Arc<[u8]>> = resolved
-        .values()
-        .filter(|r| distinct.insert(r.digest))
-        .map(|r| Arc::clone(&r.bytes))
-        .collect();
+    let mut distinct: Vec<Input> = Vec::new();
+    for r in resolved.values() {
+        if !distinct.iter().any(|d| d.same_bytes(&r.input)) {
+            distinct.push(r.input.clone());
+        }
+    }
     let checked = Arc::new(crate::validate::Checked::default());
     // `beside`, for whichever thread takes it first.
     let beside = Arc::new(Mutex::new(Some(beside)));
@@ -49,7 +50,11 @@ where
     {
         let (checked, beside) = (Arc::clone(&checked), Arc::clone(&beside));
         crate::beside::detach(move || {
-            crate::validate::inputs(&inputs, &checked);
+            let bytes: Vec<Arc<[u8]>> = distinct.iter().map(|i| Arc::clone(&i.bytes)).collect();
+            crate::validate::inputs(&bytes, &checked);
+            for input in &distinct {
+                let _ = input.digest();
+            }
             // (no output when composing failed: the sender is then dropped unused)
             let Ok(bytes) = take_output.recv() else {
                 return;
@@ -153,15 +158,15 @@ fn encode(
     // component (a chain of one formatter 200 times is one formatter in the output, as `wac`
     // writes it): each is validated, and its bytes written, once. The definition takes the
     // name of the first such component in name order.
-    let mut defined = HashMap::new();
+    let mut defined: Vec<(&Input, _)> = Vec::new();
     for (name, r) in resolved {
-        let cid = match defined.get(&r.digest) {
-            Some(&cid) => cid,
+        let cid = match defined.iter().find(|(i, _)| i.same_bytes(&r.input)) {
+            Some(&(_, cid)) => cid,
             None => {
                 let component = wasm_compose::graph::Component::from_bytes(
                     &mut validator,
                     name.clone(),
-                    &r.bytes[..],
+                    &r.input.bytes[..],
                 )
                 .map_err(|e| {
                     invalid(
@@ -172,7 +177,7 @@ fn encode(
                 let cid = graph
                     .add_component(component)
                     .map_err(|e| invalid(&format!("components.{name}"), format!("{e:#}")))?;
-                defined.insert(r.digest, cid);
+                defined.push((&r.input, cid));
                 cid
             }
         };

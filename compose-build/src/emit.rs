@@ -111,31 +111,40 @@ fn emit_inner(
         return Err(fail(diags));
     }
     let plan_cbor = plan.to_cbor();
-    let inputs: BTreeMap<String, Digest> = resolved
-        .iter()
-        .map(|(n, r)| (n.clone(), r.digest))
-        .collect();
-    let emit_key = emit_key(&plan_cbor, &inputs);
+    // The inputs' digests and the emit key. Needed before composing only to ask the cache;
+    // otherwise taken once composed, from the helper that hashes the inputs meanwhile
+    // (`compose`).
+    let keyed = || {
+        let inputs: BTreeMap<String, Digest> = resolved
+            .iter()
+            .map(|(n, r)| (n.clone(), r.input.digest()))
+            .collect();
+        let key = emit_key(&plan_cbor, &inputs);
+        (inputs, key)
+    };
     let interfaces = if options.provenance {
         crate::provenance::interfaces(plan, &resolved).map_err(|d| fail(vec![d]))?
     } else {
         Default::default()
     };
-    if let Some(store) = options.cache.as_ref().filter(|_| options.use_cache)
-        && let Some((digest, bytes)) = store.get_key("emit", &emit_key)
-    {
-        let prepared = output.map(|o| prepare_output(o, &bytes));
-        let emitted = Emitted {
-            bytes,
-            digest,
-            plan_digest: Digest::of(&plan_cbor),
-            emit_key,
-            cached: true,
-            inputs,
-            files,
-            interfaces,
-        };
-        return Ok((emitted, prepared));
+    let mut asked = None;
+    if let Some(store) = options.cache.as_ref().filter(|_| options.use_cache) {
+        let (inputs, emit_key) = keyed();
+        if let Some((digest, bytes)) = store.get_key("emit", &emit_key) {
+            let prepared = output.map(|o| prepare_output(o, &bytes));
+            let emitted = Emitted {
+                bytes,
+                digest,
+                plan_digest: Digest::of(&plan_cbor),
+                emit_key,
+                cached: true,
+                inputs,
+                files,
+                interfaces,
+            };
+            return Ok((emitted, prepared));
+        }
+        asked = Some((inputs, emit_key));
     }
     // Beside the output's validation (`compose`): its digest; the inputs refreshed in the
     // store, so `blob` sources can name them later (each distinct one once); and the output
@@ -143,17 +152,22 @@ fn emit_inner(
     // below only once it is found valid (dropped, so removed, otherwise).
     let store = options.cache.clone();
     let output_file = output.map(Path::to_path_buf);
-    let mut stored = std::collections::BTreeSet::new();
-    let to_store: Vec<_> = resolved
-        .values()
-        .filter(|r| store.is_some() && stored.insert(r.digest))
-        .map(|r| (std::sync::Arc::clone(&r.bytes), r.digest))
-        .collect();
+    // (Each read once: the same bytes read from two files are stored twice, the second time
+    // found there already.)
+    let mut to_store: Vec<crate::source::Input> = Vec::new();
+    for r in resolved.values().filter(|_| store.is_some()) {
+        if !to_store
+            .iter()
+            .any(|i| std::sync::Arc::ptr_eq(&i.bytes, &r.input.bytes))
+        {
+            to_store.push(r.input.clone());
+        }
+    }
     let beside = move |bytes: &[u8]| {
         let digest = Digest::of(bytes);
         let entry = store.map(|store| {
-            for (input, digest) in &to_store {
-                let _ = store.put_known(input, digest);
+            for input in &to_store {
+                let _ = store.put_known(&input.bytes, &input.digest());
             }
             store.prepare_known(bytes, &digest)
         });
@@ -193,6 +207,7 @@ fn emit_inner(
             }
         }
     };
+    let (inputs, emit_key) = asked.unwrap_or_else(keyed);
     // Valid: stored (unless held already, or its entry could not be written).
     let stored = match entry {
         Some(Ok(None)) => true,

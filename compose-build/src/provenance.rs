@@ -63,7 +63,7 @@ pub(crate) fn interfaces(
     let mut out = Interfaces::default();
     let mut by_digest: BTreeMap<Digest, BTreeMap<String, Digest>> = BTreeMap::new();
     for (name, r) in resolved {
-        let ids = match by_digest.entry(r.digest) {
+        let ids = match by_digest.entry(r.input.digest()) {
             Entry::Occupied(e) => e.get().clone(),
             Entry::Vacant(e) => {
                 let s = surface(name, r, Depth::Wit)?;

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use compose_model::plan::{Diagnostic, Plan, Source};
 use compose_model::{Code, Digest};
@@ -10,13 +10,54 @@ use compose_model::{Code, Digest};
 use crate::EmitOptions;
 use crate::guest::{BuiltGuest, build_guests_tracked};
 
-/// A component's bytes, digest, and where they came from.
+/// A component's bytes and digest, and where they came from.
 pub(crate) struct Resolved {
-    /// Shared by every component with the same source (a chain of one formatter N times reads
-    /// it once and copies it never).
-    pub bytes: Arc<[u8]>,
-    pub digest: Digest,
+    pub input: Input,
     pub origin: String,
+}
+
+/// A component's bytes and their digest, computed once, when first asked for, by whichever
+/// thread asks first. Shared by every component with the same source (a chain of one
+/// formatter N times reads and hashes it once, and copies it never).
+///
+/// A cold emit needs the inputs' digests before composing only for what it checks or looks up
+/// with them (a pinned digest, a signature, the cache); otherwise its helper hashes them while
+/// the caller composes (`compose`), and the caller takes the digests from there afterwards.
+#[derive(Clone, Debug)]
+pub(crate) struct Input {
+    pub bytes: Arc<[u8]>,
+    digest: Arc<OnceLock<Digest>>,
+}
+
+impl Input {
+    /// Bytes whose digest is yet to be computed.
+    pub(crate) fn new(bytes: Arc<[u8]>) -> Self {
+        Self {
+            bytes,
+            digest: Arc::default(),
+        }
+    }
+
+    /// Bytes whose digest is known (a blob store entry, checked against it when read).
+    fn hashed(bytes: Arc<[u8]>, digest: Digest) -> Self {
+        Self {
+            bytes,
+            digest: Arc::new(OnceLock::from(digest)),
+        }
+    }
+
+    /// The digest of the bytes, computed here unless some thread has done it already (or is
+    /// doing it: then this waits for its result).
+    pub(crate) fn digest(&self) -> Digest {
+        *self.digest.get_or_init(|| Digest::of(&self.bytes))
+    }
+
+    /// Whether `other` holds the same bytes: the same read, or as many bytes with the same
+    /// digest (so bytes of different lengths are told apart without hashing them).
+    pub(crate) fn same_bytes(&self, other: &Input) -> bool {
+        Arc::ptr_eq(&self.bytes, &other.bytes)
+            || (self.bytes.len() == other.bytes.len() && self.digest() == other.digest())
+    }
 }
 
 fn at(name: &str, field: &str) -> String {
@@ -52,7 +93,7 @@ pub(crate) fn resolve_all(
     let mut first_crate: Option<&str> = None;
     let mut seen = HashMap::new();
     for (name, c) in &plan.components {
-        let ((bytes, digest), origin) = match &c.source {
+        let (input, origin) = match &c.source {
             Source::Path(p) => {
                 let path = base.join(p);
                 files.push(path.clone());
@@ -102,7 +143,7 @@ pub(crate) fn resolve_all(
                 }
             },
             Source::Blob(d) => match options.cache.as_ref().and_then(|s| s.get(d)) {
-                Some(b) => ((b.into(), *d), d.to_string()),
+                Some(b) => (Input::hashed(b.into(), *d), d.to_string()),
                 None => {
                     diags.push(Diagnostic::new(
                         Code::EmitSourceNotFound,
@@ -133,8 +174,9 @@ pub(crate) fn resolve_all(
             }
         };
         if let Some(pinned) = c.digest
-            && pinned != digest
+            && pinned != input.digest()
         {
+            let digest = input.digest();
             diags.push(
                 Diagnostic::new(
                     Code::EmitDigestMismatch,
@@ -144,31 +186,20 @@ pub(crate) fn resolve_all(
             );
             continue;
         }
-        out.insert(
-            name.clone(),
-            Resolved {
-                bytes,
-                digest,
-                origin,
-            },
-        );
+        out.insert(name.clone(), Resolved { input, origin });
     }
     out
 }
 
-/// A file's bytes and digest, read and hashed once however many components it is the source
-/// of (a chain of one formatter many times).
-fn read_once(
-    seen: &mut HashMap<PathBuf, (Arc<[u8]>, Digest)>,
-    path: &Path,
-) -> std::io::Result<(Arc<[u8]>, Digest)> {
-    if let Some((bytes, digest)) = seen.get(path) {
-        return Ok((bytes.clone(), *digest));
+/// A file's bytes, read once however many components it is the source of (a chain of one
+/// formatter many times), and hashed once, when first needed ([`Input`]).
+fn read_once(seen: &mut HashMap<PathBuf, Input>, path: &Path) -> std::io::Result<Input> {
+    if let Some(input) = seen.get(path) {
+        return Ok(input.clone());
     }
-    let bytes = compose_model::blobs::read_shared(path)?;
-    let digest = Digest::of(&bytes);
-    seen.insert(path.to_path_buf(), (bytes.clone(), digest));
-    Ok((bytes, digest))
+    let input = Input::new(compose_model::blobs::read_shared(path)?);
+    seen.insert(path.to_path_buf(), input.clone());
+    Ok(input)
 }
 
 /// Builds the crates the plan names, once, from the plan's Cargo workspace.
@@ -223,4 +254,42 @@ fn nearest_manifest(dir: &Path) -> Option<PathBuf> {
         d = x.parent();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use compose_model::Digest;
+
+    use super::Input;
+
+    /// Inputs are the same by their bytes, whichever read they come from; bytes of different
+    /// lengths are told apart without being hashed, and a digest is computed once, right.
+    #[test]
+    fn inputs_are_the_same_by_their_bytes() {
+        let bytes: Arc<[u8]> = Arc::from(&b"\0asm component"[..]);
+        let one = Input::new(Arc::clone(&bytes));
+        let again = one.clone();
+        let copy = Input::new(Arc::from(&b"\0asm component"[..]));
+        let other = Input::new(Arc::from(&b"\0asm c0mponent"[..]));
+        let longer = Input::new(Arc::from(&b"\0asm component!"[..]));
+
+        assert!(one.same_bytes(&again), "the same read");
+        assert!(!one.same_bytes(&longer));
+        assert!(
+            one.digest.get().is_none() && longer.digest.get().is_none(),
+            "told apart by length alone"
+        );
+        assert!(one.same_bytes(&copy), "equal bytes, read twice");
+        assert!(!one.same_bytes(&other), "as long, other bytes");
+        assert_eq!(one.digest(), Digest::of(&bytes));
+        assert_eq!(again.digest.get(), Some(&Digest::of(&bytes)), "shared");
+        let known = Input::hashed(Arc::clone(&bytes), Digest::of(b"stored as"));
+        assert_eq!(
+            known.digest(),
+            Digest::of(b"stored as"),
+            "a digest given (the store checks it when reading) is not computed again"
+        );
+    }
 }

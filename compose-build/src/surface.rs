@@ -44,7 +44,7 @@ pub(crate) fn surface(name: &str, r: &Resolved, depth: Depth) -> Result<Surface,
     {
         return Ok(s);
     }
-    let wit = Wit::from_component(&r.origin, &r.bytes).map_err(|e| {
+    let wit = Wit::from_component(&r.origin, &r.input.bytes).map_err(|e| {
         Diagnostic::new(
             Code::EmitInvalidComponent,
             format!("components.{name}"),
@@ -91,7 +91,7 @@ fn names(r: &Resolved) -> Option<Surface> {
     let interface = |n: &str| n.contains(':') && n.contains('/');
     let (mut imports, mut exports) = (Vec::new(), Vec::new());
     let mut parser = Parser::new(0);
-    let mut rest: &[u8] = &r.bytes;
+    let mut rest: &[u8] = &r.input.bytes;
     loop {
         let Chunk::Parsed { payload, consumed } = parser.parse(rest, true).ok()? else {
             return None;
@@ -139,7 +139,7 @@ fn names(r: &Resolved) -> Option<Surface> {
 #[cfg(test)]
 mod tests {
     use super::{Depth, Resolved, surface};
-    use compose_model::Digest;
+    use crate::source::Input;
 
     /// The names read from a binary's top level are the interfaces its WIT world imports and
     /// exports, in the same order, versions included (the quick path checks wiring with them).
@@ -167,8 +167,7 @@ interface stdout { get-stdout: func() -> u32; }
             "w",
         );
         let r = Resolved {
-            digest: Digest::of(&bytes),
-            bytes: bytes.into(),
+            input: Input::new(bytes.into()),
             origin: "test".into(),
         };
         let names = |d: Depth| {
@@ -194,8 +193,7 @@ interface stdout { get-stdout: func() -> u32; }
         );
         // Not a component: the quick reader declines and the WIT decoder says why.
         let core = Resolved {
-            bytes: wat::parse_str("(module)").unwrap().into(),
-            digest: Digest::of(b""),
+            input: Input::new(wat::parse_str("(module)").unwrap().into()),
             origin: "core.wasm".into(),
         };
         let e = surface("core", &core, Depth::Names)

@@ -119,7 +119,7 @@ pub(crate) fn check_signatures(
             found.file(&locate::beside(&base.join(p)));
         }
         if let Some(store) = &options.cache {
-            found.store(store, &input.digest);
+            found.store(store, &input.input.digest());
         }
         if let Err(e) = compose_trust::cache::verify(
             options
@@ -128,7 +128,7 @@ pub(crate) fn check_signatures(
                 .filter(|_| options.use_cache)
                 .and_then(compose_model::blobs::BlobStore::private),
             name,
-            &Artifact::new(&input.bytes),
+            &Artifact::new(&input.input.bytes),
             &found.bundles,
             &found.searched(),
             &policy,
