@@ -20,9 +20,10 @@ use crate::source::{Input, Resolved};
 /// core modules, so that checking the output need not check the code of those it has found
 /// valid by then (`validate`); then it hashes the inputs not hashed yet (`Input::digest`:
 /// the caller takes their digests afterwards); and whichever thread is free first runs
-/// `beside` on the output's bytes (the caller's work that needs them but not their validity, such as hashing
-/// them, or writing them to temporary files to put in place once valid). `beside`'s result is
-/// returned with the bytes; when the output is not valid, it is dropped before this returns.
+/// `beside` on the output's bytes (the caller's work that needs them but not their validity,
+/// such as hashing them, or writing them to temporary files to put in place once valid).
+/// `beside`'s result is returned with the bytes; when the output is not valid, it is dropped
+/// before this returns.
 ///
 /// It reads import and export names from the binaries alone, so it can run while the WIT
 /// shape checks (`emit::check`) run on another thread; their diagnostics come first.
