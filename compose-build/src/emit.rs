@@ -146,10 +146,11 @@ fn emit_inner(
         }
         asked = Some((inputs, emit_key));
     }
-    // Beside the output's validation (`compose`): its digest; the inputs refreshed in the
-    // store, so `blob` sources can name them later (each distinct one once); and the output
-    // written to temporary files, its store entry and the caller's `output`, put in place
-    // below only once it is found valid (dropped, so removed, otherwise).
+    // Beside the output's validation (`compose`): its digest; and written to temporary files,
+    // put in place below only once the output is found valid (dropped, so removed,
+    // otherwise): the inputs' store entries (so `blob` sources can name them later; each
+    // distinct one once), the output's, and the caller's `output`. An entry the store holds
+    // already is left as it is.
     let store = options.cache.clone();
     let output_file = output.map(Path::to_path_buf);
     // (Each read once: the same bytes read from two files are stored twice, the second time
@@ -166,10 +167,11 @@ fn emit_inner(
     let beside = move |bytes: &[u8]| {
         let digest = Digest::of(bytes);
         let entry = store.map(|store| {
-            for input in &to_store {
-                let _ = store.put_known(&input.bytes, &input.digest());
-            }
-            store.prepare_known(bytes, &digest)
+            let inputs: Vec<_> = to_store
+                .iter()
+                .filter_map(|i| store.prepare_known(&i.bytes, &i.digest()).ok().flatten())
+                .collect();
+            (inputs, store.prepare_known(bytes, &digest))
         });
         let file = output_file.map(|o| prepare_output(&o, bytes));
         (digest, entry, file)
@@ -208,12 +210,18 @@ fn emit_inner(
         }
     };
     let (inputs, emit_key) = asked.unwrap_or_else(keyed);
-    // Valid: stored (unless held already, or its entry could not be written).
-    let stored = match entry {
-        Some(Ok(None)) => true,
-        Some(Ok(Some(prepared))) => prepared.commit().is_ok(),
-        Some(Err(_)) | None => false,
-    };
+    // Valid: the inputs and the output stored (each unless held already, or its entry could
+    // not be written).
+    let stored = entry.is_some_and(|(inputs, output)| {
+        for input in inputs {
+            let _ = input.commit();
+        }
+        match output {
+            Ok(None) => true,
+            Ok(Some(prepared)) => prepared.commit().is_ok(),
+            Err(_) => false,
+        }
+    });
     if let Some(store) = &options.cache
         && stored
     {

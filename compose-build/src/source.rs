@@ -148,7 +148,7 @@ pub(crate) fn resolve_all(
                     diags.push(Diagnostic::new(
                         Code::EmitSourceNotFound,
                         at(name, "blob"),
-                        format!("component `{name}`: blob `{d}` is not in the blob store; add it (`composectl` stores every input it resolves) or use `path`"),
+                        format!("component `{name}`: blob `{d}` is not in the blob store; add it (a valid emit stores every input it composes) or use `path`"),
                     ));
                     continue;
                 }
