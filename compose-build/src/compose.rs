@@ -37,12 +37,7 @@ where
     R: Send + 'static,
     B: FnOnce(&[u8]) -> R + Send + 'static,
 {
-    let mut distinct: Vec<Input> = Vec::new();
-    for r in resolved.values() {
-        if !distinct.iter().any(|d| d.same_bytes(&r.input)) {
-            distinct.push(r.input.clone());
-        }
-    }
+    let distinct = crate::source::distinct(resolved.values().map(|r| &r.input));
     let checked = Arc::new(crate::validate::Checked::default());
     // `beside`, for whichever thread takes it first.
     let beside = Arc::new(Mutex::new(Some(beside)));

@@ -153,17 +153,10 @@ fn emit_inner(
     // already is left as it is.
     let store = options.cache.clone();
     let output_file = output.map(Path::to_path_buf);
-    // (Each read once: the same bytes read from two files are stored twice, the second time
-    // found there already.)
-    let mut to_store: Vec<crate::source::Input> = Vec::new();
-    for r in resolved.values().filter(|_| store.is_some()) {
-        if !to_store
-            .iter()
-            .any(|i| std::sync::Arc::ptr_eq(&i.bytes, &r.input.bytes))
-        {
-            to_store.push(r.input.clone());
-        }
-    }
+    let to_store = match store {
+        Some(_) => crate::source::distinct(resolved.values().map(|r| &r.input)),
+        None => Vec::new(),
+    };
     let beside = move |bytes: &[u8]| {
         let digest = Digest::of(bytes);
         let entry = store.map(|store| {

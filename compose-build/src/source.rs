@@ -191,6 +191,17 @@ pub(crate) fn resolve_all(
     out
 }
 
+/// Each distinct input once (by [`Input::same_bytes`]), in the order first met.
+pub(crate) fn distinct<'a>(inputs: impl IntoIterator<Item = &'a Input>) -> Vec<Input> {
+    let mut distinct: Vec<Input> = Vec::new();
+    for input in inputs {
+        if !distinct.iter().any(|d| d.same_bytes(input)) {
+            distinct.push(input.clone());
+        }
+    }
+    distinct
+}
+
 /// A file's bytes, read once however many components it is the source of (a chain of one
 /// formatter many times), and hashed once, when first needed ([`Input`]).
 fn read_once(seen: &mut HashMap<PathBuf, Input>, path: &Path) -> std::io::Result<Input> {

@@ -53,6 +53,13 @@ fn checkout(plan: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Where the blob store in `cache` keeps the bytes with `digest`.
+fn blob_file(cache: &Path, digest: &compose_model::Digest) -> PathBuf {
+    cache
+        .join("blobs/sha256")
+        .join(digest.to_string().trim_start_matches("sha256:"))
+}
+
 fn codes(plan: &str) -> Vec<Code> {
     let dir = checkout(plan);
     let err = emit(&dir.path().join("compose.toml"), &EmitOptions::default())
@@ -99,10 +106,7 @@ fn the_cache_returns_results_and_never_a_corrupt_one() {
     assert!(hit.cached);
     assert_eq!(hit.bytes, cold.bytes);
     // Corrupt the stored artifact: it is detected by its digest and rebuilt.
-    let blob = cache
-        .path()
-        .join("blobs/sha256")
-        .join(cold.digest.to_string().trim_start_matches("sha256:"));
+    let blob = blob_file(cache.path(), &cold.digest);
     std::fs::write(&blob, b"not the component").unwrap();
     let rebuilt = emit(&plan, &options).unwrap();
     assert!(!rebuilt.cached);
@@ -126,10 +130,7 @@ fn a_valid_emit_stores_its_inputs_for_blob_sources() {
     let plan = dir.path().join("compose.toml");
     let first = emit(&plan, &options).unwrap();
     let greeter = first.inputs["greeter"];
-    let entry = cache
-        .path()
-        .join("blobs/sha256")
-        .join(greeter.to_string().trim_start_matches("sha256:"));
+    let entry = blob_file(cache.path(), &greeter);
     std::fs::write(&entry, b"damaged").unwrap();
     emit(&plan, &options).unwrap();
     for digest in first.inputs.values() {
